@@ -1,0 +1,136 @@
+"""The simulated server: fakeredis's data, one Lua runtime, a lock and a clock."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import fakeredis
+from fakeredis._core import FakeServer
+from fakeredis._helpers import SimpleError
+from fakeredis._socket import FakeSocket
+
+from ..clock import Clock, SimClock
+from ..errors import RedisRulesError
+from ._runtime import DEFAULT_REDIS_RULES, Runtime, check_redis_rules
+from ._source import CoreScript, load_core
+
+REDIS_RULES_ENV_VAR = "QLESS_SIM_REDIS_RULES"
+
+
+class _ScriptSocket(FakeSocket):  # type: ignore[misc]
+    """The fakeredis connection that the script's `redis.call` runs on."""
+
+    def _keyspace_notifications(self, command_items: Any, event: bytes) -> None:
+        # Redis sends keyspace events only when notify-keyspace-events is set,
+        # and its default is empty; stock fakeredis sends them for every write.
+        if self._server.config.get(b"notify-keyspace-events"):
+            super()._keyspace_notifications(command_items, event)
+
+
+def resolve_redis_rules(redis_rules: int | str | None) -> int:
+    """Return the rules version to emulate: the argument, else QLESS_SIM_REDIS_RULES, else 7."""
+    if redis_rules is not None:
+        return check_redis_rules(redis_rules)
+    from_env = os.environ.get(REDIS_RULES_ENV_VAR)
+    if from_env:
+        try:
+            return check_redis_rules(from_env)
+        except RedisRulesError as error:
+            raise RedisRulesError(f"{REDIS_RULES_ENV_VAR}: {error}") from None
+    return DEFAULT_REDIS_RULES
+
+
+class SimulatedServer:
+    """A Redis server in this process that runs one qless-core script.
+
+    `core` is a name ('reqless', 'qless-py') or a path to a built qless.lua,
+    or an already loaded `CoreScript`; see `qless_sim.core.load_core`.
+    `redis_rules` is the Redis version whose scripting rules are emulated
+    (5, 6 or 7). Scripts run one at a time, so each is atomic, as on Redis.
+    """
+
+    def __init__(
+        self,
+        core: str | os.PathLike[str] | CoreScript | None = None,
+        *,
+        clock: Clock | None = None,
+        redis_rules: int | str | None = None,
+    ) -> None:
+        self.core = core if isinstance(core, CoreScript) else load_core(core)
+        self.clock: Clock = clock if clock is not None else SimClock()
+        self.redis_rules = resolve_redis_rules(redis_rules)
+        # fakeredis answers as Redis 7 for the commands qless-core uses.
+        self.data = FakeServer(version=(7,))
+        self._socket = _ScriptSocket(self.data, 0, client_class=fakeredis.FakeRedis)
+        self._socket._script_resp = 2
+        self._commands: dict[bytes, tuple[Any, Any]] = {}
+        self.runtime = Runtime(self.core.source, self._execute, self.redis_rules)
+        self.calls = 0
+        self._redis: fakeredis.FakeRedis | None = None
+
+    @property
+    def compilations(self) -> int:
+        """How many times the script was compiled; stays 1 for the server's lifetime."""
+        return self.runtime.compilations
+
+    @property
+    def lock(self) -> threading.Lock:
+        """The lock every command and script on this server holds while it runs."""
+        lock: threading.Lock = self.data.lock
+        return lock
+
+    def eval_script(self, argv: Sequence[bytes]) -> Any:
+        """Run the core with ARGV (no KEYS) and return the reply; raises `ScriptReplyError`."""
+        with self.data.lock:
+            self.calls += 1
+            # Key expiry (throttle locks use EXPIRE) follows the simulated clock.
+            self.data.dbs[0].time = self.clock.now()
+            return self.runtime.run(argv)
+
+    def _execute(self, name: bytes, args: Sequence[bytes]) -> Any:
+        entry = self._commands.get(name)
+        if entry is None:
+            command = name.decode("utf-8", "replace").lower()
+            try:
+                func, signature = self._socket._name_to_func(command)
+            except SimpleError:
+                raise SimpleError("ERR Unknown Redis command called from script") from None
+            if func is None:
+                raise SimpleError("ERR Unknown Redis command called from script")
+            entry = (func, signature)
+            self._commands[name] = entry
+        func, signature = entry
+        try:
+            signature.check_arity(list(args), self.data.version)
+        except SimpleError:
+            raise SimpleError("ERR Wrong number of args calling Redis command from script") from None
+        result = self._socket._run_command(func, signature, list(args), True)
+        if isinstance(result, SimpleError):
+            raise result
+        return result
+
+    @property
+    def redis(self) -> fakeredis.FakeRedis:
+        """A redis-py client on this server's data (replies decoded as str)."""
+        if self._redis is None:
+            self._redis = self.redis_client(decode_responses=True)
+        return self._redis
+
+    def redis_client(self, **kwargs: Any) -> fakeredis.FakeRedis:
+        """A new redis-py compatible client on this server's data; kwargs go to FakeRedis."""
+        return fakeredis.FakeRedis(server=self.data, **kwargs)
+
+    def flush(self) -> None:
+        """Delete every key, keeping the compiled runtime (what FLUSHALL does on Redis)."""
+        with self.data.lock:
+            for db in self.data.dbs.values():
+                db.clear()
+
+    def __repr__(self) -> str:
+        return (
+            f"SimulatedServer(core={self.core.describe()!r}, "
+            f"redis_rules={self.redis_rules}, clock={self.clock!r})"
+        )
