@@ -8,19 +8,20 @@ from collections.abc import Sequence
 from typing import Any
 
 import fakeredis
+from fakeredis._clients._sync import FakeRedisConnection
 from fakeredis._core import FakeServer
 from fakeredis._helpers import SimpleError
 from fakeredis._socket import FakeSocket
 
 from ..clock import Clock, SimClock
 from ..errors import RedisRulesError
-from ._runtime import DEFAULT_REDIS_RULES, Runtime, check_redis_rules
+from ._runtime import DEFAULT_REDIS_RULES, Runtime, ScriptReplyError, check_redis_rules
 from ._source import CoreScript, load_core
 
 REDIS_RULES_ENV_VAR = "QLESS_SIM_REDIS_RULES"
 
 
-class _ScriptSocket(FakeSocket):  # type: ignore[misc]
+class _ScriptSocket(FakeSocket):
     """The fakeredis connection that the script's `redis.call` runs on."""
 
     def _keyspace_notifications(self, command_items: Any, event: bytes) -> None:
@@ -28,6 +29,66 @@ class _ScriptSocket(FakeSocket):  # type: ignore[misc]
         # and its default is empty; stock fakeredis sends them for every write.
         if self._server.config.get(b"notify-keyspace-events"):
             super()._keyspace_notifications(command_items, event)
+
+
+def _simulated(data: FakeServer) -> SimulatedServer:
+    simulated: SimulatedServer = getattr(data, "qless_sim")  # noqa: B009
+    return simulated
+
+
+class _ClientSocket(FakeSocket):
+    """A redis-py client's connection: EVAL and EVALSHA of the core run on the engine.
+
+    Other scripts fall through to fakeredis's own Lua support, so a client made
+    by `SimulatedServer.redis_client()` behaves like a connection to a Redis
+    that has the core loaded (an upstream qless client works unmodified).
+    """
+
+    def _keyspace_notifications(self, command_items: Any, event: bytes) -> None:
+        if self._server.config.get(b"notify-keyspace-events"):
+            super()._keyspace_notifications(command_items, event)
+
+    def _engine_run(self, numkeys: int, keys_and_args: Sequence[bytes]) -> Any:
+        simulated = _simulated(self._server)
+        if numkeys > len(keys_and_args):
+            raise SimpleError("ERR Number of keys can't be greater than number of args")
+        if numkeys < 0:
+            raise SimpleError("ERR Number of keys can't be negative")
+        # fakeredis already holds the server lock while a command runs.
+        simulated.calls += 1
+        self._db.time = simulated.clock.now()
+        try:
+            return simulated.runtime.run(keys_and_args[numkeys:], keys_and_args[:numkeys])
+        except ScriptReplyError as error:
+            raise SimpleError(error.reply) from None
+
+    def eval(self, script: bytes, numkeys: int, *keys_and_args: bytes) -> Any:
+        simulated = _simulated(self._server)
+        if script == simulated.core.source:
+            self._server.script_cache[simulated.runtime.sha.encode()] = script
+            return self._engine_run(numkeys, keys_and_args)
+        return super().eval(script, numkeys, *keys_and_args)
+
+    def evalsha(self, sha1: bytes, numkeys: int, *keys_and_args: bytes) -> Any:
+        simulated = _simulated(self._server)
+        sha = sha1.lower()
+        if sha == simulated.runtime.sha.encode() and sha in self._server.script_cache:
+            return self._engine_run(numkeys, keys_and_args)
+        return super().evalsha(sha1, numkeys, *keys_and_args)
+
+
+class _ClientConnection(FakeRedisConnection):
+    def _connect(self) -> _ClientSocket:
+        server = self._server
+        if server is None or not server.connected:
+            raise self._connection_error_class("Connection closed by server.")
+        return _ClientSocket(
+            server,
+            client_class=self._client_class,
+            db=self.db,
+            lua_modules=self._lua_modules,
+            client_info=self._client_info,
+        )
 
 
 def resolve_redis_rules(redis_rules: int | str | None) -> int:
@@ -64,6 +125,8 @@ class SimulatedServer:
         self.redis_rules = resolve_redis_rules(redis_rules)
         # fakeredis answers as Redis 7 for the commands qless-core uses.
         self.data = FakeServer(version=(7,))
+        # Clients made by redis_client() find the engine through the data server.
+        setattr(self.data, "qless_sim", self)  # noqa: B010
         self._socket = _ScriptSocket(self.data, 0, client_class=fakeredis.FakeRedis)
         self._socket._script_resp = 2
         self._commands: dict[bytes, tuple[Any, Any]] = {}
@@ -106,7 +169,9 @@ class SimulatedServer:
         try:
             signature.check_arity(list(args), self.data.version)
         except SimpleError:
-            raise SimpleError("ERR Wrong number of args calling Redis command from script") from None
+            raise SimpleError(
+                "ERR Wrong number of args calling Redis command from script"
+            ) from None
         result = self._socket._run_command(func, signature, list(args), True)
         if isinstance(result, SimpleError):
             raise result
@@ -120,7 +185,12 @@ class SimulatedServer:
         return self._redis
 
     def redis_client(self, **kwargs: Any) -> fakeredis.FakeRedis:
-        """A new redis-py compatible client on this server's data; kwargs go to FakeRedis."""
+        """Return a new redis-py client on this server's data; kwargs go to `fakeredis.FakeRedis`.
+
+        EVAL and EVALSHA of the loaded core run on this server's engine, so
+        an upstream qless client given this handle runs the same script.
+        """
+        kwargs.setdefault("connection_class", _ClientConnection)
         return fakeredis.FakeRedis(server=self.data, **kwargs)
 
     def flush(self) -> None:

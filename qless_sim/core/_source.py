@@ -53,7 +53,7 @@ class CoreScript:
     has_throttles: bool
 
     def describe(self) -> str:
-        """One line naming the core, e.g. ``reqless 0.13.3 (qless-core 62857f6, worker-put API)``."""
+        """Name the core in one line: ``reqless 0.13.3 (qless-core 62857f6, worker-put API)``."""
         version = f" {self.version}" if self.version else ""
         commit = self.commit[:7] if self.commit else "unknown commit"
         return f"{self.name}{version} (qless-core {commit}, {self.edition.value} API)"
@@ -112,10 +112,7 @@ def _check_is_core(source: bytes, value: str) -> None:
 
 def resolve_core_name(core: str | os.PathLike[str] | None = None) -> str:
     """Return the core a caller asked for: the argument, else QLESS_SIM_CORE, else 'reqless'."""
-    if core is not None:
-        value = os.fspath(core)
-    else:
-        value = os.environ.get(CORE_ENV_VAR) or DEFAULT_CORE
+    value = os.fspath(core) if core is not None else os.environ.get(CORE_ENV_VAR) or DEFAULT_CORE
     if not value.strip():
         raise CoreSelectionError(f"core name is empty; {_HOW_TO_CHOOSE}")
     return value

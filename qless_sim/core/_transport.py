@@ -32,7 +32,8 @@ _REPLY_7 = re.compile(
     r"on @user_script:-?\d+\.$",
     re.DOTALL,
 )
-# Redis 5 and 6: "ERR Error running script (call to f_<sha>): @user_script:12: user_script:12: message"
+# Redis 5 and 6:
+# "ERR Error running script (call to f_<sha>): @user_script:12: user_script:12: message"
 _REPLY_OLD = re.compile(
     r"^(?:ERR )?Error running script \(call to f_[0-9a-f]{40}\): "
     r"@user_script:-?\d+: (?:user_script:\d+: )?(?P<message>.*)$",
@@ -70,16 +71,16 @@ def error_from_reply(reply: str, command: str, core: CoreScript | None = None) -
         return LostLockError(message, reply, command)
     if _NOT_FOUND.match(message):
         return JobNotFoundError(message, reply, command)
-    if message.startswith("Attempt to modify a readonly table") and core is not None:
-        if core.edition is ApiEdition.LEGACY_2016:
-            return ScriptError(
-                f"{message}: core {core.describe()} writes to Lua's global `table` library "
-                "(`function table.extend`), which Redis 6.2.7 and later reject, so it fails "
-                "on a real Redis 7 too; emulate older Redis rules with redis_rules=6 "
-                "(or QLESS_SIM_REDIS_RULES=6), or use the 'reqless' core",
-                reply,
-                command,
-            )
+    readonly = message.startswith("Attempt to modify a readonly table")
+    if readonly and core is not None and core.edition is ApiEdition.LEGACY_2016:
+        return ScriptError(
+            f"{message}: core {core.describe()} writes to Lua's global `table` library "
+            "(`function table.extend`), which Redis 6.2.7 and later reject, so it fails "
+            "on a real Redis 7 too; emulate older Redis rules with redis_rules=6 "
+            "(or QLESS_SIM_REDIS_RULES=6), or use the 'reqless' core",
+            reply,
+            command,
+        )
     if "calling Redis command from script" in message or "called from script" in message:
         return ScriptError(message, reply, command)
     return QlessError(message, reply, command)
