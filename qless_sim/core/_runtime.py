@@ -217,7 +217,10 @@ class Runtime:
 
     def run(self, argv: Sequence[bytes], keys: Sequence[bytes] = ()) -> Any:
         """Run the script with KEYS and ARGV and return its reply as Redis would send it."""
-        ok, *result = self._run(self._chunk, self._table_from(keys), self._table_from(argv))
+        returned = self._run(self._chunk, self._table_from(keys), self._table_from(argv))
+        # lupa returns a lone value unwrapped: a script that returns nothing
+        # (config.set) comes back as just the status flag.
+        ok, *result = returned if isinstance(returned, tuple) else (returned,)
         if ok:
             return self._reply(result[0] if result else None)
         is_reply, message, line = result[0][1], result[0][2], result[0][3]
