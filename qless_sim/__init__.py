@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from . import errors
+from .bindings import Client, Job, Queue, RecurringJob
+from .bindings._factory import client
 from .clock import DEFAULT_START, Clock, SimClock, SystemClock
 from .core import ApiEdition, CoreScript, SimTransport, SimulatedServer, load_core
 
 __all__ = [
     "DEFAULT_START",
     "ApiEdition",
+    "Client",
     "Clock",
     "CoreScript",
+    "Job",
+    "Queue",
+    "RecurringJob",
     "SimClock",
     "SimTransport",
     "SimulatedServer",
     "SystemClock",
+    "client",
+    "errors",
     "load_core",
 ]
