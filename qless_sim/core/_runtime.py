@@ -281,15 +281,16 @@ class Runtime:
 
     def _redis_call(self, *args: Any) -> tuple[bool, Any]:
         if not args:
-            return False, "ERR Please specify at least one argument for this redis lib call"
+            return False, b"ERR Please specify at least one argument for this redis lib call"
         try:
             converted = [_command_arg(arg) for arg in args]
         except TypeError:
-            return False, "ERR Lua redis lib command arguments must be strings or integers"
+            return False, b"ERR Lua redis lib command arguments must be strings or integers"
         try:
             reply = self._execute(converted[0], converted[1:])
         except SimpleError as error:
-            return False, error.value
+            # Lua strings are bytes here: a Python str would reach Lua as userdata.
+            return False, error.value.encode("utf-8", "surrogateescape")
         return True, self._to_lua(reply)
 
     def _to_lua(self, reply: Any) -> Any:
