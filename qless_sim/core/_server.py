@@ -15,6 +15,7 @@ from fakeredis._socket import FakeSocket
 
 from ..clock import Clock, SimClock
 from ..errors import RedisRulesError
+from ._commands import NOT_HANDLED, DirectCommands
 from ._runtime import DEFAULT_REDIS_RULES, Runtime, ScriptReplyError, check_redis_rules
 from ._source import CoreScript, load_core
 
@@ -55,10 +56,10 @@ class _ClientSocket(FakeSocket):
         if numkeys < 0:
             raise SimpleError("ERR Number of keys can't be negative")
         # fakeredis already holds the server lock while a command runs.
-        simulated.calls += 1
-        self._db.time = simulated.clock.now()
         try:
-            return simulated.runtime.run(keys_and_args[numkeys:], keys_and_args[:numkeys])
+            return simulated.run_unlocked(
+                keys_and_args[numkeys:], keys_and_args[:numkeys], self._db_num
+            )
         except ScriptReplyError as error:
             raise SimpleError(error.reply) from None
 
@@ -130,6 +131,9 @@ class SimulatedServer:
         self._socket = _ScriptSocket(self.data, 0, client_class=fakeredis.FakeRedis)
         self._socket._script_resp = 2
         self._commands: dict[bytes, tuple[Any, Any]] = {}
+        self._direct = DirectCommands(self.data.dbs[0])
+        self._db_number = 0
+        self.direct_commands = True
         self.runtime = Runtime(self.core.source, self._execute, self.redis_rules)
         self.calls = 0
         self._redis: fakeredis.FakeRedis | None = None
@@ -148,12 +152,52 @@ class SimulatedServer:
     def eval_script(self, argv: Sequence[bytes]) -> Any:
         """Run the core with ARGV (no KEYS) and return the reply; raises `ScriptReplyError`."""
         with self.data.lock:
-            self.calls += 1
-            # Key expiry (throttle locks use EXPIRE) follows the simulated clock.
-            self.data.dbs[0].time = self.clock.now()
-            return self.runtime.run(argv)
+            return self.run_unlocked(argv)
+
+    def run_unlocked(self, argv: Sequence[bytes], keys: Sequence[bytes] = (), db: int = 0) -> Any:
+        """Run the core on database `db`; the caller holds `lock`."""
+        self.calls += 1
+        if db != self._db_number:
+            self._use_db(db)
+        # Key expiry (throttle locks use EXPIRE) follows the simulated clock.
+        self._direct.db.time = self.clock.now()
+        try:
+            return self.runtime.run(argv, keys)
+        finally:
+            self._wake_watchers()
+
+    def _use_db(self, db: int) -> None:
+        database = self.data.dbs[db]
+        self._socket._db = database
+        self._socket._db_num = db
+        self._direct.db = database
+        self._db_number = db
+
+    def _wake_watchers(self) -> None:
+        # Keys the direct paths wrote: WATCHers see the change once the script
+        # ends, which is when Redis, running the script atomically, shows it.
+        written = self._direct.written
+        if written:
+            db = self._direct.db
+            for key in written:
+                db.notify_watch(key)
+            written.clear()
 
     def _execute(self, name: bytes, args: Sequence[bytes]) -> Any:
+        if self.direct_commands and not self.data.config.get(b"notify-keyspace-events"):
+            direct = self._direct.lookup(name)
+            if direct is not None:
+                reply = direct(args)
+                if reply is not NOT_HANDLED:
+                    return reply
+            elif (
+                name == b"publish"
+                and len(args) == 2
+                and not self.data.subscribers
+                and not self.data.psubscribers
+            ):
+                # Nobody has ever subscribed on this server, so nobody receives it.
+                return 0
         entry = self._commands.get(name)
         if entry is None:
             command = name.decode("utf-8", "replace").lower()
