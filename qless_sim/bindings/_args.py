@@ -109,3 +109,14 @@ def as_list(value: Any) -> list[Any]:
 def loads(reply: Any) -> Any:
     """Decode a JSON text reply from qless-core."""
     return json.loads(reply)
+
+
+def loads_twice(reply: Any) -> Any:
+    """Decode a reply that may be JSON text inside JSON text.
+
+    qless-core d15c37c's `tag add` and `tag remove` return tags already
+    encoded, and its `tag` command encodes that string again; reqless 0.13
+    encodes them once.
+    """
+    value = json.loads(reply)
+    return json.loads(value) if isinstance(value, str) else value

@@ -54,7 +54,10 @@ class Events:
     def subscribe(self) -> None:
         """Subscribe to every qless channel now (the first `on()` does it too)."""
         if self._pubsub is None:
-            self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            # Subscribe confirmations are kept and skipped in `_dispatch`: with
+            # ignore_subscribe_messages, get_message returns None for them too,
+            # which `poll` would take for "nothing left".
+            self._pubsub = self._redis.pubsub()
             self._pubsub.subscribe(*self.channels)
 
     def on(self, event: str, callback: Callback) -> None:

@@ -8,7 +8,7 @@ import types
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, JobNotFoundError, QlessError
 from ._args import (
     as_list,
     check_int,
@@ -19,6 +19,7 @@ from ._args import (
     dump_data,
     klass_name,
     loads,
+    loads_twice,
 )
 
 if TYPE_CHECKING:
@@ -129,7 +130,17 @@ class Job(_BaseJob):
     @priority.setter
     def priority(self, value: int) -> None:
         check_int(value, "priority")
-        self.client.call("priority", self.jid, value)
+        try:
+            self.client.call("priority", self.jid, value)
+        except QlessError as error:
+            # qless-core (d15c37c and reqless 0.13) compares the missing job's
+            # queue with nil, but Redis returns false, so a missing job fails
+            # further on with this message instead of "does not exist".
+            if error.message != "Queue(): no queue name provided":
+                raise
+            raise JobNotFoundError(
+                f"Priority(): Job {self.jid} does not exist", error.reply, "priority"
+            ) from None
         self._priority = value
 
     @property
@@ -249,13 +260,13 @@ class Job(_BaseJob):
     def tag(self, *tags: str) -> list[str]:
         """Add `tags`; return the job's tags afterwards."""
         names = check_names(tags, "tags")
-        self.tags = as_list(loads(self.client.call("tag", "add", self.jid, *names)))
+        self.tags = as_list(loads_twice(self.client.call("tag", "add", self.jid, *names)))
         return self.tags
 
     def untag(self, *tags: str) -> list[str]:
         """Remove `tags`; return the job's tags afterwards."""
         names = check_names(tags, "tags")
-        self.tags = as_list(loads(self.client.call("tag", "remove", self.jid, *names)))
+        self.tags = as_list(loads_twice(self.client.call("tag", "remove", self.jid, *names)))
         return self.tags
 
     def depend(self, *jids: str) -> bool:
