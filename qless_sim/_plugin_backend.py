@@ -84,6 +84,9 @@ class ParityDatabase:
         self.url = url
         self.worker_index = worker_index
         self.client = database_client(url, worker_index)
+        # Replies decoded as str, like the simulator's `SimulatedServer.redis`,
+        # so that `Client.redis` reads the same on both backends.
+        self.text_client = database_client(url, worker_index, decode_responses=True)
         self.server_version = "unknown"
 
     @property
@@ -129,6 +132,7 @@ class ParityDatabase:
 
     def close(self) -> None:
         self.client.close()
+        self.text_client.close()
 
 
 class QlessEvent(NamedTuple):

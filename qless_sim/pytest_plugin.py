@@ -197,6 +197,14 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     return f"{core}, simulator with Redis {state.redis_rules} scripting rules"
 
 
+def _has_qless_py() -> bool:
+    try:
+        import qless  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _settings_for(item: pytest.Item, state: _State) -> Settings:
     layers = list(state.layers)
     # iter_markers yields the closest marker first; apply it last so it wins.
@@ -207,7 +215,7 @@ def _settings_for(item: pytest.Item, state: _State) -> Settings:
     # qless-py loads the script it ships, so the other fixtures must run that
     # script too. Its 2016 build needs Redis 6 rules, because it writes
     # table.extend, which Redis 7 rejects.
-    uses_qless_py = "qless_py_client" in getattr(item, "fixturenames", ())
+    uses_qless_py = "qless_py_client" in getattr(item, "fixturenames", ()) and _has_qless_py()
     if uses_qless_py and "core" not in settings.explicit and not os.environ.get("QLESS_SIM_CORE"):
         settings = replace(settings, core="qless-py")
         if "redis_rules" not in settings.explicit and not os.environ.get("QLESS_SIM_REDIS_RULES"):
@@ -278,7 +286,7 @@ def _qless_backend(
     server: SimulatedServer | None = None
     if state.parity is not None:
         state.parity.reset()
-        transport = RedisTransport(state.parity.client, core, qless_clock)
+        transport = RedisTransport(state.parity.text_client, core, qless_clock)
     else:
         redis_rules = resolve_redis_rules(qless_settings.redis_rules)
         server = state.pool.server(core, redis_rules, qless_clock)
