@@ -96,8 +96,8 @@ def as_list(value: Any) -> list[Any]:
     """Return a JSON array from qless-core as a list.
 
     qless-core encodes replies with Lua's cjson, which cannot tell an empty
-    array from an empty object and writes `{}` for both; a missing value
-    (None) is also presented as an empty list.
+    array from an empty object, so it writes `{}` for both. A missing value
+    (None) is presented as an empty list too.
     """
     if value is None or value == {}:
         return []

@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 
 def _decode(value: Any) -> Any:
     # qless-core stores settings as strings in the ql:config hash and returns
-    # its defaults as Lua numbers; read both as qless-py does (JSON text
-    # decoded, anything else kept as the string).
+    # its defaults as Lua numbers. Both are read as qless-py does: JSON text
+    # is decoded, and any other string is kept as it is.
     if not isinstance(value, str):
         return value
     try:

@@ -172,7 +172,7 @@ class Job(_BaseJob):
             "heartbeat", self.jid, self.client.worker_name, dump_data(self.data)
         )
         # NOTE: qless-core returns the new expiry as a Lua number, which Redis
-        # truncates to an integer reply; with a clock at a fractional second
+        # truncates to an integer reply. With a clock at a fractional second,
         # the local `expires_at` is up to 1 s early until the job is read again.
         self.expires_at = float(reply)
         return self.expires_at

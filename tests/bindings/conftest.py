@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -33,7 +34,13 @@ def legacy_client() -> Client:
     return qless_sim.client(core="qless-py", redis_rules=6, worker_name="worker-a")
 
 
-def snapshot(client: Client) -> dict[str, Any]:
+@pytest.fixture
+def snapshot() -> Callable[[Client], dict[str, Any]]:
+    """Return a function that dumps every key on a client's Redis."""
+    return dump_keys
+
+
+def dump_keys(client: Client) -> dict[str, Any]:
     """Return every key on the client's Redis with its type and value."""
     redis = client.redis
     state: dict[str, Any] = {}

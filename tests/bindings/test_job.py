@@ -14,8 +14,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 import jobs_for_tests  # noqa: E402
 
 
-def put_and_pop(client: Client, queue: str = "testing", jid: str = "jid-1", **options: object) -> Job:
-    client.queue(queue).put("app.jobs.Resize", {"widget": "foo"}, jid=jid, **options)  # type: ignore[arg-type]
+def put_and_pop(
+    client: Client, queue: str = "testing", jid: str = "jid-1", **options: object
+) -> Job:
+    client.queue(queue).put(
+        "app.jobs.Resize", {"widget": "foo"}, jid=jid, **options  # type: ignore[arg-type]
+    )
     job = client.queue(queue).pop()
     assert job is not None
     return job
@@ -99,9 +103,9 @@ def test_job_heartbeat_after_takeover_loses_lock(client: Client) -> None:
     # The first pop after expiry starts qless-core's grace period.
     client.queue("testing").pop()
     client.clock.advance(11)  # type: ignore[attr-defined]
-    taken = client.queue("testing").pop()
-    assert taken is not None
-    assert taken.worker_name == "worker-b"
+    takeover = client.queue("testing").pop()
+    assert takeover is not None
+    assert takeover.worker_name == "worker-b"
 
     client.worker_name = "worker-a"
     with pytest.raises(LostLockError) as raised:
