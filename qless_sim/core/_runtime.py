@@ -16,7 +16,15 @@ import lupa.lua51 as lua
 from fakeredis._helpers import SimpleError, SimpleString
 
 from ..errors import RedisRulesError
-from ._cjson import CjsonError, Decoder, Encoder
+from ._cjson import (
+    ENCODER_SOURCE,
+    MAX_DEPTH,
+    SPARSE_RATIO,
+    SPARSE_SAFE,
+    CjsonError,
+    Decoder,
+    lua_type_name,
+)
 
 # Redis versions whose script rules the runtime can emulate. 6.2.7 made the
 # Lua globals and libraries read-only; 7.0 changed the error reply wrapping.
@@ -24,63 +32,147 @@ SUPPORTED_REDIS_RULES = (5, 6, 7)
 DEFAULT_REDIS_RULES = 7
 
 # Lua installed once per runtime. It receives the Python bridges, builds the
-# `redis` and `cjson` tables, and returns the function that runs a compiled
-# chunk under an error handler that finds the failing line of user_script.
+# `redis` and `cjson` tables, and returns the functions that bind and run a
+# compiled chunk. The bridges `redis.call`, `redis.pcall`, `redis.sha1hex`,
+# `cjson.encode` and `cjson.decode` are Python callables, which Lua sees as C
+# functions as on Redis: a tail call such as `return redis.call(...)` then
+# keeps the script's frame, so errors name the script's line.
 _PRELUDE = b"""
-local py_call, py_log, py_encode, py_decode, py_sha1, null, readonly = ...
+local py_call, py_pcall, py_encode, py_decode, py_sha1, py_error_kind, null, rules = ...
 local error, type, getinfo, xpcall, setfenv = error, type, debug.getinfo, xpcall, setfenv
-local select, tostring, setmetatable = select, tostring, setmetatable
+local select, tostring, tonumber, setmetatable = select, tostring, tonumber, setmetatable
+local sub, find = string.sub, string.find
 
 local G = _G
+local readonly = rules >= 7
 
--- Libraries that Redis does not load into its scripting state.
+-- Libraries and functions that Redis does not offer to scripts (Redis 7.0:
+-- no print, getfenv, setfenv, module, require, newproxy, io, os, debug).
 for _, name in ipairs({'io', 'os', 'package', 'require', 'module', 'loadfile',
-                       'dofile', 'python', 'debug', 'newproxy', 'gcinfo'}) do
+                       'dofile', 'python', 'debug', 'newproxy', 'print',
+                       'getfenv', 'setfenv'}) do
   G[name] = nil
 end
 
-local redis = {}
-redis.call = function(...)
-  local ok, reply = py_call(...)
-  if not ok then error({err = reply}) end
-  return reply
+local function caller_position()
+  -- The first Lua frame below the bridge, as lua_getstack(L, 1) sees it in Redis 5.
+  local level = 2
+  while true do
+    local info = getinfo(level, 'Sl')
+    if not info then return nil end
+    if info.what ~= 'C' and info.source ~= '=qless_sim' then return info end
+    level = level + 1
+  end
 end
-redis.pcall = function(...)
-  local ok, reply = py_call(...)
-  if not ok then return {err = reply} end
-  return reply
-end
-redis.error_reply = function(message) return {err = message} end
-redis.status_reply = function(message) return {ok = message} end
-redis.sha1hex = function(text) return py_sha1(text) end
-redis.log = function(level, ...) py_log(level, ...) end
-redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
 
--- lua-cjson raises with luaL_error, which names the caller's line: level 2 here.
-local cjson = {null = null}
-cjson.encode = function(...)
-  if select('#', ...) ~= 1 then
-    error("bad argument #1 to 'encode' (expected 1 argument)", 2)
+-- luaPushError: Redis 7 prefixes an error code, Redis 5 the caller's position.
+local function push_error(message)
+  if readonly then return {err = 'ERR ' .. message} end
+  local info = caller_position()
+  if info then
+    return {err = info.source .. ': ' .. info.currentline .. ': ' .. message}
   end
-  local ok, text = py_encode(...)
-  if not ok then error(text, 2) end
-  return text
+  return {err = message}
 end
-cjson.decode = function(...)
-  if select('#', ...) ~= 1 then
-    error("bad argument #1 to 'decode' (expected 1 argument)", 2)
+
+local function single_field_table(field, ...)
+  local value = ...
+  if select('#', ...) ~= 1 or type(value) ~= 'string' then
+    return push_error('wrong number or type of arguments')
   end
-  local text = ...
-  local kind = type(text)
-  if kind == 'number' then
-    text = tostring(text)
-  elseif kind ~= 'string' then
-    error("bad argument #1 to 'decode' (string expected, got " .. kind .. ")", 2)
-  end
-  local ok, value = py_decode(text)
-  if not ok then error(value, 2) end
-  return value
+  return {[field] = value}
 end
+
+local redis = {}
+redis.call = py_call
+redis.pcall = py_pcall
+redis.sha1hex = py_sha1
+redis.status_reply = function(...) return single_field_table('ok', ...) end
+redis.error_reply = function(...)
+  local message = ...
+  if select('#', ...) ~= 1 or type(message) ~= 'string' then
+    return push_error('wrong number or type of arguments')
+  end
+  if not readonly then return {err = message} end
+  -- Redis 7.0 (luaPushErrorBuff) reads '-CODE message' and else uses the code ERR.
+  if sub(message, 1, 1) == '-' then message = sub(message, 2) end
+  if not find(message, ' ', 1, true) then message = 'ERR ' .. message end
+  return {err = message}
+end
+redis.log = function() end
+redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
+if readonly then
+  -- Redis 7.0 always replicates scripts by their effects; these remain for old scripts.
+  redis.replicate_commands = function() return true end
+  redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE = 0, 1, 2
+  redis.REPL_REPLICA, redis.REPL_ALL = 2, 3
+  redis.set_repl = function() end
+  redis.breakpoint = function() return false end
+  redis.debug = function() end
+end
+
+-- Redis replaces math.random and math.randomseed with its own lrand48
+-- (redisLrand48: X = (0x5DEECE66D * X + 0xB) mod 2^48) and reseeds it with 0
+-- before every script, so each call sees the same sequence. X is kept as two
+-- 24-bit halves so that every product stays exact in a double.
+local floor = math.floor
+local TWO24 = 16777216
+local A_HIGH, A_LOW = 1502, 15525485
+local rand_high, rand_low = 0, 0
+
+local function rand_seed(seed)
+  -- X = seed << 16 | 0x330E, with seed as a 32-bit integer.
+  seed = seed % 4294967296
+  local low16, high16 = seed % 65536, floor(seed / 65536)
+  rand_high = high16 * 256 + floor(low16 / 256)
+  rand_low = (low16 % 256) * 65536 + 0x330E
+end
+
+local function lrand48()
+  local low = A_LOW * rand_low + 11
+  local high = A_HIGH * rand_low + A_LOW * rand_high + floor(low / TWO24)
+  rand_low = low % TWO24
+  rand_high = high % TWO24
+  -- lrand48 returns the top 31 bits of X.
+  return rand_high * 128 + floor(rand_low / 131072)
+end
+
+local INT32_MAX = 2147483647
+local function check_int(value, position)
+  local number = tonumber(value)
+  if number == nil then
+    error("bad argument #" .. position .. " to 'random' (number expected, got "
+          .. type(value) .. ")", 3)
+  end
+  return number < 0 and -floor(-number) or floor(number)
+end
+
+-- redis_math_random (Redis 5.0 to 7.x).
+-- NOTE: this is a Lua function, so in `return math.random(0)` (a tail call)
+-- its argument error cannot name the script's line, unlike Redis's C function.
+local function random(...)
+  local r = (lrand48() % INT32_MAX) / INT32_MAX
+  local count = select('#', ...)
+  if count == 0 then return r end
+  if count == 1 then
+    local upper = check_int((...), 1)
+    if upper < 1 then error("bad argument #1 to 'random' (interval is empty)", 2) end
+    return floor(r * upper) + 1
+  end
+  if count == 2 then
+    local lower, upper = ...
+    lower, upper = check_int(lower, 1), check_int(upper, 2)
+    if lower > upper then error("bad argument #2 to 'random' (interval is empty)", 2) end
+    return floor(r * (upper - lower + 1)) + lower
+  end
+  error('wrong number of arguments', 2)
+end
+
+G.math.random = random
+rand_seed(0)
+G.math.randomseed = function(seed) rand_seed(check_int(seed, 1)) end
+
+local cjson = {null = null, encode = py_encode, decode = py_decode}
 G.redis = redis
 G.cjson = cjson
 
@@ -115,22 +207,44 @@ end
 script_globals._G = env
 setmetatable(script_globals, {__index = missing_global})
 
--- The innermost frame of user_script, as Redis's error handler reports it.
-local function script_line()
-  local level = 3
-  while true do
-    local info = getinfo(level, 'Sl')
-    if not info then return -1 end
-    if info.source == '@user_script' then return info.currentline end
-    level = level + 1
-  end
-end
-
+-- Redis's error handler (7.0 and 5.0 alike) reports the function that raised
+-- (level 2), or its caller when that is a C function. Frames of this prelude
+-- stand for Redis's C code, so they are skipped too.
 local function handler(err)
-  if type(err) == 'table' and err.err ~= nil then
-    return {true, tostring(err.err), script_line()}
+  local level = 2
+  local info = getinfo(level, 'Sl')
+  if info and info.what == 'C' then
+    level = 3
+    info = getinfo(level, 'Sl')
   end
-  return {false, tostring(err), script_line()}
+  while info and (info.source == '=qless_sim' or info.source == '=(tail call)'
+                  or (level > 3 and info.what == 'C')) do
+    level = level + 1
+    info = getinfo(level, 'Sl')
+  end
+
+  local kind, text = type(err), nil
+  if kind == 'userdata' then
+    -- A Python bridge raised: 'reply' is an error table from Redis,
+    -- 'caller' a luaL_error message that names the caller's position.
+    kind, text = py_error_kind(err)
+    if kind == 'caller' then
+      kind = 'string'
+      if info and info.currentline > 0 then
+        text = info.short_src .. ':' .. info.currentline .. ': ' .. text
+      end
+    elseif kind == 'other' then
+      text = tostring(err)
+    end
+  elseif kind == 'table' then
+    text = err.err
+    if text ~= nil then text = tostring(text) end
+  elseif kind == 'string' or kind == 'number' then
+    kind, text = 'string', tostring(err)
+  else
+    kind, text = 'other', tostring(err)
+  end
+  return {kind, text or false, info and info.source or false, info and info.currentline or false}
 end
 
 local function bind(chunk)
@@ -138,6 +252,8 @@ local function bind(chunk)
 end
 
 local function run(chunk, keys, argv)
+  -- Redis 5.0 reseeds before every script; Redis 7.0 keeps one sequence per server.
+  if not readonly then rand_seed(0) end
   script_globals.KEYS = keys
   script_globals.ARGV = argv
   return xpcall(chunk, handler)
@@ -145,6 +261,51 @@ end
 
 return bind, run
 """
+
+# Messages of redis.call and redis.pcall when the script itself is at fault
+# (Redis 7.0 script_lua.c and script.c; Redis 5.0 scripting.c).
+_SCRIPT_ERRORS_7 = {
+    "no_args": "Please specify at least one argument for this redis lib call",
+    "bad_arg": "Lua redis lib command arguments must be strings or integers",
+    "unknown": "Unknown Redis command called from script",
+    "arity": "Wrong number of args calling Redis command from script",
+    "sha1hex": "wrong number of arguments",
+}
+# NOTE: Redis 5 and 6.0 wording is taken from the Redis 5.0 sources; it is
+# checked against a running Redis 5.0.6 only when QLESS_SIM_TEST_REDIS5_URL is set.
+_SCRIPT_ERRORS_5 = {
+    "no_args": "Please specify at least one argument for redis.call()",
+    "bad_arg": "Lua redis() command arguments must be strings or integers",
+    "unknown": "Unknown Redis command called from Lua script",
+    "arity": "Wrong number of args calling Redis command From Lua script",
+    "sha1hex": "wrong number of arguments",
+}
+# How `SimulatedServer._execute` reports the two script errors it detects.
+_EXECUTE_ERRORS = {
+    "ERR Unknown Redis command called from script": "unknown",
+    "ERR Wrong number of args calling Redis command from script": "arity",
+}
+
+# Redis converts a Lua number reply with a C cast to long long; on x86-64 a
+# value out of range (or NaN) becomes INT64_MIN.
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+
+
+class _ReplyError(Exception):
+    """Raised by a bridge for an error table (redis.call's failures); carries its text."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+class _CallerError(Exception):
+    """Raised by a bridge for a luaL_error message; Lua prefixes the caller's position."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
 
 
 class ScriptReplyError(Exception):
@@ -187,21 +348,37 @@ class Runtime:
         self.sha = hashlib.sha1(source).hexdigest()
         self.compilations = 0
         self._execute = execute
+        self._script_errors = _SCRIPT_ERRORS_7 if self.redis_rules >= 7 else _SCRIPT_ERRORS_5
         self._lua = lua.LuaRuntime(encoding=None, unpack_returned_tuples=True)
-        self._null = self._lua.eval("function() return newproxy(false) end")()
-        self._encoder = Encoder(self._null)
-        self._decoder = Decoder(self._lua, self._null)
         self._table_from = self._lua.table_from
         self._lua_type = lua.lua_type
+        # cjson.null is a NULL light userdata in lua-cjson; a userdata whose
+        # tostring reads the same stands in for it.
+        self._null = self._lua.eval(
+            "function() local null = newproxy(true)\n"
+            "getmetatable(null).__tostring = function() return 'userdata: (nil)' end\n"
+            "return null end"
+        )()
+        self._encode = self._lua.execute(
+            ENCODER_SOURCE, self._null, MAX_DEPTH, SPARSE_RATIO, SPARSE_SAFE
+        )
+        self._decoder = Decoder(self._lua, self._null)
+        # Level 3 from this helper is the script frame that called a bridge.
+        self._caller_position = self._lua.execute(
+            "local getinfo = debug.getinfo\n"
+            "return function() local info = getinfo(3, 'Sl')\n"
+            "if info then return info.source, info.currentline end end"
+        )
         prelude = self._lua.compile(_PRELUDE, name=b"=qless_sim")
         self._bind, self._run = prelude(
             self._redis_call,
-            self._redis_log,
+            self._redis_pcall,
             self._cjson_encode,
             self._cjson_decode,
-            _sha1hex,
+            self._sha1hex,
+            _error_kind,
             self._null,
-            self.redis_rules >= 7,
+            self.redis_rules,
         )
         self._chunk = self._compile(source)
 
@@ -210,62 +387,80 @@ class Runtime:
             chunk = self._lua.compile(source, name=b"@user_script")
         except lua.LuaSyntaxError as error:
             message = str(error).split("\nstack traceback:")[0]
-            raise ScriptReplyError(f"ERR Error compiling script (new function): {message}") from None
+            raise ScriptReplyError(
+                f"ERR Error compiling script (new function): {message}"
+            ) from None
         self.compilations += 1
         self._bind(chunk)
         return chunk
 
     def run(self, argv: Sequence[bytes], keys: Sequence[bytes] = ()) -> Any:
         """Run the script with KEYS and ARGV and return its reply as Redis would send it."""
-        returned = self._run(self._chunk, self._table_from(keys), self._table_from(argv))
-        # lupa returns a lone value unwrapped: a script that returns nothing
-        # (config.set) comes back as just the status flag.
-        ok, *result = returned if isinstance(returned, tuple) else (returned,)
+        ok, *result = self._run(self._chunk, self._table_from(keys), self._table_from(argv))
         if ok:
             return self._reply(result[0] if result else None)
-        is_reply, message, line = result[0][1], result[0][2], result[0][3]
-        raise ScriptReplyError(self._wrap_error(message, bool(is_reply), int(line)))
+        info = result[0]
+        raise ScriptReplyError(self._wrap_error(info[1], info[2] or None, info[3], info[4]))
 
     # -- error wording --------------------------------------------------------
 
-    def _wrap_error(self, message: Any, is_reply: bool, line: int) -> str:
-        text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+    def _wrap_error(self, kind: bytes, message: Any, source: Any, line: Any) -> str:
+        text = _text(message) if message is not None else ""
         if self.redis_rules >= 7:
-            # Redis 7.0: "ERR <message> script: <sha>, on @user_script:<line>."
-            if not is_reply:
-                text = "ERR " + text
-            elif not text.split(" ", 1)[0].isupper():
-                text = "ERR " + text
-            return f"{text} script: {self.sha}, on @user_script:{line}."
-        # Redis 5 and 6: the reply names the function Redis compiled the body into,
-        # and its error handler prefixes the failing position.
-        # NOTE: checked against Redis 5.0 source, not against a running Redis 5 or 6.
-        return (
-            f"ERR Error running script (call to f_{self.sha}): "
-            f"@user_script:{line}: {text}"
-        )
+            return self._wrap_error_7(kind, text, source, line)
+        return self._wrap_error_5(kind, text, source, line)
+
+    def _wrap_error_7(self, kind: bytes, text: str, source: Any, line: Any) -> str:
+        # Redis 7.0 (luaCallFunction): "-<message> script: <sha>, on <source>:<line>.",
+        # where a raised string or other value gets the code "ERR ", and an error
+        # table (redis.call's errors, error({err=...})) keeps its own text.
+        if kind != b"table" and kind != b"reply":
+            text = "ERR " + text
+        text = _one_line(text)
+        if source is False or line is False:
+            return text
+        return f"{text} script: {self.sha}, on {_text(source)}:{int(line)}."
+
+    def _wrap_error_5(self, kind: bytes, text: str, source: Any, line: Any) -> str:
+        # Redis 5.0 (evalGenericCommand): "ERR Error running script (call to f_<sha>):
+        # <source>:<line>: <message>" plus the "\n" of its format, sent as a space.
+        # Its handler concatenates the error, so a table or nil raised by the
+        # script fails inside the handler ("error in error handling").
+        if kind == b"table" or kind == b"other":
+            detail = "error in error handling"
+        elif source is False or line is False:
+            detail = text
+        else:
+            detail = f"{_text(source)}:{int(line)}: {text}"
+        return _one_line(f"ERR Error running script (call to f_{self.sha}): {detail}\n")
 
     # -- replies ----------------------------------------------------------------
 
     def _reply(self, value: Any) -> Any:
         """Convert a Lua value into the Python form of the Redis reply (RESP2 rules)."""
         kind = type(value)
-        if kind is bytes or kind is int:
+        if kind is bytes:
             return value
+        if kind is int:
+            if _INT64_MIN <= value <= _INT64_MAX:
+                return value
+            return _INT64_MIN
         if kind is float:
             # Redis truncates Lua numbers to integers in replies.
-            return int(value)
+            if _INT64_MIN <= value < 2.0**63:
+                return int(value)
+            return _INT64_MIN
         if kind is bool:
             return 1 if value else None
         if value is None:
             return None
         if self._lua_type(value) == "table":
-            ok = value[b"ok"]
-            if ok is not None:
-                return SimpleString(ok)
             err = value[b"err"]
-            if err is not None:
-                raise ScriptReplyError(err.decode("utf-8", "replace"))
+            if type(err) is bytes:
+                raise ScriptReplyError(_one_line(_text(err)))
+            ok = value[b"ok"]
+            if type(ok) is bytes:
+                return SimpleString(ok)
             items = []
             index = 1
             while True:
@@ -279,19 +474,49 @@ class Runtime:
 
     # -- bridges called from Lua ------------------------------------------------
 
-    def _redis_call(self, *args: Any) -> tuple[bool, Any]:
+    def _command(self, args: tuple[Any, ...]) -> Any:
+        """Run one redis.call command; raise `_ReplyError` with Redis's error text."""
         if not args:
-            return False, b"ERR Please specify at least one argument for this redis lib call"
+            raise _ReplyError(self._script_error("no_args"))
         try:
             converted = [_command_arg(arg) for arg in args]
         except TypeError:
-            return False, b"ERR Lua redis lib command arguments must be strings or integers"
+            raise _ReplyError(self._script_error("bad_arg")) from None
         try:
             reply = self._execute(converted[0], converted[1:])
         except SimpleError as error:
-            # Lua strings are bytes here: a Python str would reach Lua as userdata.
-            return False, error.value.encode("utf-8", "surrogateescape")
-        return True, self._to_lua(reply)
+            script_error = _EXECUTE_ERRORS.get(error.value)
+            if script_error is not None:
+                raise _ReplyError(self._script_error(script_error)) from None
+            raise _ReplyError(self._command_error(error.value)) from None
+        return self._to_lua(reply)
+
+    def _redis_call(self, *args: Any) -> Any:
+        return self._command(args)
+
+    def _redis_pcall(self, *args: Any) -> Any:
+        try:
+            return self._command(args)
+        except _ReplyError as error:
+            return self._table_from({b"err": error.text.encode("utf-8", "surrogateescape")})
+
+    def _command_error(self, value: str) -> str:
+        # Redis 7.0 splits "-CODE message" into code and message (luaPushErrorBuff);
+        # Redis 5.0 keeps the reply's text as it is.
+        if self.redis_rules >= 7 and " " not in value:
+            return "ERR " + value
+        return value
+
+    def _script_error(self, name: str) -> str:
+        message = self._script_errors[name]
+        if self.redis_rules >= 7:
+            return "ERR " + message
+        # Redis 5.0's luaPushError names the calling line: "@user_script: 3: message".
+        position = self._caller_position()
+        if position:
+            source, line = position
+            return f"{_text(source)}: {int(line)}: {message}"
+        return message
 
     def _to_lua(self, reply: Any) -> Any:
         kind = type(reply)
@@ -308,36 +533,78 @@ class Runtime:
         if kind is float:
             return b"%.17g" % reply
         if isinstance(reply, SimpleError):
-            raise reply
+            return self._table_from({b"err": self._command_error(reply.value).encode()})
         raise TypeError(f"unexpected reply type from fakeredis: {kind.__name__}")
 
-    def _redis_log(self, level: Any, *args: Any) -> None:
-        # Redis writes script logs to its own log file; tests have nowhere to read it.
-        return None
+    def _sha1hex(self, *args: Any) -> bytes:
+        if len(args) != 1:
+            raise _ReplyError(self._script_error("sha1hex"))
+        value = args[0]
+        kind = type(value)
+        if kind is bytes:
+            data = value
+        elif kind is int or kind is float:
+            data = b"%.14g" % value
+        else:
+            # lua_tolstring gives NULL for other types, and Redis hashes "".
+            data = b""
+        digest: bytes = hashlib.sha1(data).hexdigest().encode()
+        return digest
 
-    def _cjson_encode(self, value: Any) -> tuple[bool, Any]:
+    def _cjson_encode(self, *args: Any) -> Any:
+        if len(args) != 1:
+            raise _CallerError("bad argument #1 to 'encode' (expected 1 argument)")
+        ok, text = self._encode(args[0])
+        if not ok:
+            raise _CallerError(_text(text))
+        return text
+
+    def _cjson_decode(self, *args: Any) -> Any:
+        # NOTE: lua-cjson names the function as the script called it
+        # ("to 'd'" after `local d = cjson.decode`); this always says 'decode'.
+        if len(args) != 1:
+            raise _CallerError("bad argument #1 to 'decode' (expected 1 argument)")
+        text = args[0]
+        kind = type(text)
+        if kind is int or kind is float:
+            text = b"%.14g" % text
+        elif kind is not bytes:
+            raise _CallerError(
+                f"bad argument #1 to 'decode' (string expected, got {lua_type_name(text)})"
+            )
         try:
-            return True, self._encoder.encode(value)
+            return self._decoder.decode(text)
         except CjsonError as error:
-            return False, str(error)
-
-    def _cjson_decode(self, text: bytes) -> tuple[bool, Any]:
-        try:
-            return True, self._decoder.decode(text)
-        except CjsonError as error:
-            return False, str(error)
+            raise _CallerError(str(error)) from None
 
 
-def _sha1hex(text: Any) -> bytes:
-    data = text if isinstance(text, bytes) else str(text).encode()
-    return hashlib.sha1(data).hexdigest().encode()
+def _error_kind(error: Any) -> tuple[bytes, bytes | None]:
+    """Classify an error value a Python bridge raised, for the Lua error handler."""
+    if isinstance(error, _ReplyError):
+        return b"reply", error.text.encode("utf-8", "surrogateescape")
+    if isinstance(error, _CallerError):
+        return b"caller", error.text.encode("utf-8", "surrogateescape")
+    # NOTE: any other Python exception here is a bug in the engine; it reaches
+    # the caller as a script error reply with the exception's text.
+    if isinstance(error, BaseException):
+        return b"string", f"{type(error).__name__}: {error}".encode("utf-8", "replace")
+    return b"other", None
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else str(value)
+
+
+def _one_line(text: str) -> str:
+    # Redis replaces CR and LF with spaces in error replies (addReplyErrorFormat).
+    return text.replace("\r", " ").replace("\n", " ")
 
 
 def _command_arg(value: Any) -> bytes:
     # Redis 7.0 converts a Lua number argument with "%.17g" (luaRedisGenericCommand).
     kind = type(value)
     if kind is bytes:
-        return value
+        return value  # type: ignore[no-any-return]
     if kind is int or kind is float:
         return b"%.17g" % value
     raise TypeError(value)
