@@ -1,18 +1,17 @@
 """Put a job, let worker-a's lease lapse, and watch worker-b take the job over."""
 
-import json
+import qless_sim as qless
 
-from qless_sim import SimTransport, SimulatedServer
+client = qless.client(worker_name="worker-a")  # a fresh simulated qless, clock frozen at 2024-01-01
+queue = client.queue("testing")
+queue.put("app.jobs.Resize", {"widget": "foo"})
 
-server = SimulatedServer()  # the reqless core, clock frozen at 2024-01-01
-qless = SimTransport(server)  # call(command, *args) with now = server.clock.now()
+job = queue.pop()
+print(f"{job.worker} holds {job.jid}, {job.remaining():.0f} s left on the lease")
 
-qless.call("put", "producer", "testing", "jid-1", "app.jobs.Resize", json.dumps({"widget": "foo"}), 0)
-job = json.loads(qless.call("pop", "testing", "worker-a", 1))[0]
-print("worker-a holds", job["jid"], "until", job["expires"])
-
-server.clock.advance(61)  # past the 60 s lease
-qless.call("pop", "testing", "worker-b", 1)  # first pop after expiry: a grace period starts
-server.clock.advance(11)  # past the 10 s grace period
-job = json.loads(qless.call("pop", "testing", "worker-b", 1))[0]
-print("now", job["worker"], "holds", job["jid"])
+client.clock.advance(61)  # past the 60 s lease
+client.worker_name = "worker-b"
+queue.pop()  # the first pop after expiry starts qless-core's 10 s grace period
+client.clock.advance(11)
+job = queue.pop()
+print(f"{job.worker} now holds {job.jid}")
