@@ -396,10 +396,13 @@ class Runtime:
 
     def run(self, argv: Sequence[bytes], keys: Sequence[bytes] = ()) -> Any:
         """Run the script with KEYS and ARGV and return its reply as Redis would send it."""
-        ok, *result = self._run(self._chunk, self._table_from(keys), self._table_from(argv))
-        if ok:
-            return self._reply(result[0] if result else None)
-        info = result[0]
+        outcome = self._run(self._chunk, self._table_from(keys), self._table_from(argv))
+        # lupa returns a bare True when the script returns nothing.
+        if outcome is True:
+            return None
+        if outcome[0]:
+            return self._reply(outcome[1])
+        info = outcome[1]
         raise ScriptReplyError(self._wrap_error(info[1], info[2] or None, info[3], info[4]))
 
     # -- error wording --------------------------------------------------------

@@ -36,7 +36,7 @@ _REPLY_7 = re.compile(
 # "ERR Error running script (call to f_<sha>): @user_script:12: user_script:12: message"
 _REPLY_OLD = re.compile(
     r"^(?:ERR )?Error running script \(call to f_[0-9a-f]{40}\): "
-    r"@user_script:-?\d+: (?:user_script:\d+: )?(?P<message>.*)$",
+    r"@user_script:-?\d+: (?:user_script:\d+: )?(?P<message>.*?) ?$",
     re.DOTALL,
 )
 
