@@ -2,7 +2,7 @@
 
 `SimulatorPool` keeps one `SimulatedServer` per (core, Redis rules) for the
 whole session (per xdist worker), because compiling qless-core is the
-expensive part; each test only empties its data and gets a fresh clock.
+expensive part. Each test only empties its data and gets a fresh clock.
 
 `ParityDatabase` is a real Redis database for parity mode. It is checked
 once for keys outside qless's ``ql:`` namespace, and emptied before each test.
@@ -31,7 +31,7 @@ _DRAIN_TIMEOUT_SECONDS = 5.0
 
 
 class ParityError(Exception):
-    """Parity mode cannot use the database; the message says why and what to do."""
+    """Parity mode cannot use the database; the message states why and what to do."""
 
 
 class SimulatorPool:
@@ -94,7 +94,7 @@ class ParityDatabase:
         return int(self.client.connection_pool.connection_kwargs.get("db", 0))
 
     def check(self, option: str) -> None:
-        """Connect and reject a database that holds keys outside ``ql:``; delete nothing."""
+        """Connect, and reject a database that contains keys outside ``ql:`` (deleting nothing)."""
         import redis as redis_py
 
         where = describe_database(self.client)
@@ -117,7 +117,7 @@ class ParityDatabase:
         if foreign:
             examples = ", ".join(repr(name) for name in foreign)
             raise ParityError(
-                f"{option} {self.url!r}: {where} holds keys outside qless's "
+                f"{option} {self.url!r}: {where} contains keys outside qless's "
                 f"'{QLESS_NAMESPACE}' namespace ({total} keys in total, for example "
                 f"{examples}). Parity mode empties its database before every test, so it "
                 "rejects a database that may hold other data; nothing was deleted. Point the "
@@ -161,13 +161,16 @@ class QlessEvents(list[QlessEvent]):
     def __init__(self, redis: redis_py.Redis) -> None:
         super().__init__()
         self._pubsub = redis.pubsub()
+        # NOTE: Redis pub/sub channels are server-wide, not per database, so in
+        # parity mode this also receives qless events that other processes
+        # (other xdist workers) publish on the same Redis server.
         self._pubsub.psubscribe(_EVENT_PATTERN)
         self._token = 0
         self._drain()
 
     def _drain(self) -> None:
-        # A PING on the subscribed connection is answered after every message
-        # Redis published before it, so waiting for its PONG collects every
+        # Redis replies to a PING on the subscribed connection after every
+        # message it published before it, so waiting for its PONG collects every
         # event of the commands that already returned.
         pubsub = self._pubsub
         if pubsub.connection is None:
@@ -243,7 +246,7 @@ def _text(value: Any) -> str:
 
 
 class QlessBackend(NamedTuple):
-    """What one test's qless fixtures share."""
+    """The clock, core, transport and data that one test's qless fixtures share."""
 
     clock: Clock
     core: CoreScript

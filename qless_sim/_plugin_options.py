@@ -118,8 +118,8 @@ class Settings:
     config: dict[str, ConfigValue] = field(default_factory=dict)
     redis_rules: int | None = None
     redis_url: str | None = None
-    # The keys some source set explicitly, so that qless_py_client can pick
-    # qless-py's core only where nobody chose another.
+    # The keys some source set explicitly, so that qless_py_client picks
+    # qless-py's core only where no source chose another.
     explicit: frozenset[str] = frozenset()
 
 

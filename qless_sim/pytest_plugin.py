@@ -14,7 +14,7 @@ command line (``pytest --help`` lists them under "qless") and
 ``@pytest.mark.qless(...)``; the closest one wins.
 
 Importing this module builds nothing: a simulated server is built the first
-time a test asks for a fixture that needs one, and then reused by every
+time a test requests a fixture that needs one, and then reused by every
 later test with the same core and Redis rules (only its data is emptied).
 """
 
@@ -67,7 +67,7 @@ _MARKER_HELP = (
 
 @dataclass
 class _State:
-    """What the plugin keeps for one pytest run (one per xdist worker)."""
+    """Plugin state for one pytest run (one per xdist worker)."""
 
     layers: list[dict[str, Any]]
     settings: Settings
@@ -258,7 +258,7 @@ def _state(request: pytest.FixtureRequest) -> _State:
 
 @pytest.fixture
 def qless_settings(request: pytest.FixtureRequest) -> Settings:
-    """The qless_sim options in force for this test (ini, command line and markers merged)."""
+    """Return the options in force for this test (ini, command line and markers merged)."""
     state = _state(request)
     settings: Settings | None = request.node.stash.get(_ITEM_SETTINGS, None)
     if settings is None:
@@ -268,7 +268,7 @@ def qless_settings(request: pytest.FixtureRequest) -> Settings:
 
 @pytest.fixture
 def qless_clock(qless_settings: Settings) -> SimClock:
-    """A `SimClock` at the configured start (default 2024-01-01T00:00:00Z); it drives `now`."""
+    """Return a `SimClock` at the configured start (default 2024-01-01T00:00:00Z); it sets `now`."""
     from .clock import SimClock
 
     return SimClock(qless_settings.clock_start)
@@ -299,7 +299,7 @@ def _qless_backend(
 
 @pytest.fixture
 def qless_server(_qless_backend: QlessBackend) -> SimulatedServer:
-    """The `SimulatedServer` this test runs on, emptied and set to `qless_clock`.
+    """Return the `SimulatedServer` this test runs on, emptied and set to `qless_clock`.
 
     Skips the test in parity mode, where the data lives on a real Redis.
     """
@@ -310,7 +310,7 @@ def qless_server(_qless_backend: QlessBackend) -> SimulatedServer:
 
 @pytest.fixture
 def qless_redis(_qless_backend: QlessBackend) -> Iterator[redis_py.Redis]:
-    """A redis-py client (replies decoded as str) on the same data as the other fixtures."""
+    """Yield a redis-py client (replies decoded as str) on the same data as the other fixtures."""
     client = _qless_backend.redis(decode_responses=True)
     yield client
     client.close()
@@ -318,7 +318,7 @@ def qless_redis(_qless_backend: QlessBackend) -> Iterator[redis_py.Redis]:
 
 @pytest.fixture
 def qless_events(_qless_backend: QlessBackend) -> Iterator[QlessEvents]:
-    """Every qless event published during the test, as a list of `QlessEvent(channel, data)`.
+    """Collect every qless event published during the test, as a list of `QlessEvent`s.
 
     Events from the config overrides the plugin sets before the test are not included.
     """
@@ -329,7 +329,7 @@ def qless_events(_qless_backend: QlessBackend) -> Iterator[QlessEvents]:
 
 @pytest.fixture
 def qless_client(_qless_backend: QlessBackend, qless_settings: Settings) -> Client:
-    """qless_sim's `Client` on this test's data, with the configured worker name."""
+    """Return qless_sim's `Client` on this test's data, with the configured worker name."""
     from .bindings import Client
 
     return Client(_qless_backend.transport, worker_name=qless_settings.worker_name)
@@ -337,18 +337,18 @@ def qless_client(_qless_backend: QlessBackend, qless_settings: Settings) -> Clie
 
 @pytest.fixture
 def qless_queue_factory(qless_client: Client) -> Callable[[str], Queue]:
-    """A function that returns the queue with the given name, e.g. ``factory('emails')``."""
+    """Return a function that returns the queue with the given name: ``factory('emails')``."""
     return qless_client.queue
 
 
 @pytest.fixture
 def qless_queue(qless_client: Client) -> Queue:
-    """The queue named 'testing' on `qless_client`."""
+    """Return the queue named 'testing' on `qless_client`."""
     return qless_client.queue(DEFAULT_QUEUE)
 
 
 class _ClockTime(types.ModuleType):
-    """Stands in for the `time` module inside qless-py: `time()` reads the simulator clock."""
+    """A replacement `time` module for qless-py whose `time()` reads the simulator clock."""
 
     def __init__(self, clock: Clock) -> None:
         super().__init__("time")
@@ -367,7 +367,7 @@ class _ClockTime(types.ModuleType):
 def qless_py_client(
     _qless_backend: QlessBackend, qless_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> Any:
-    """An unmodified qless-py `qless.Client` on this test's data, sending `qless_clock` as `now`.
+    """Yield an unmodified qless-py `qless.Client` on this test's data, with `qless_clock` as `now`.
 
     Skips the test when qless-py is not installed. Unless a core is chosen
     explicitly, tests using it run qless-py's own core under Redis 6 rules.

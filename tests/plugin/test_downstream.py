@@ -1,4 +1,4 @@
-"""The plugin as a downstream project sees it: one test file, no conftest.
+"""The plugin as a downstream project uses it: one test file, no conftest.
 
 The same file runs on the simulator, in parity mode on a real redis-server,
 and under pytest-xdist with two workers.
@@ -127,7 +127,7 @@ def test_parity_rejects_foreign_keys(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [
-            f"ERROR: qless_sim: --qless-redis-url '{url}': 127.0.0.1:* database {db} holds "
+            f"ERROR: qless_sim: --qless-redis-url '{url}': 127.0.0.1:* database {db} contains "
             "keys outside qless's 'ql:' namespace (2 keys in total, for example "
             "'app:user:1'). Parity mode empties its database before every test, so it "
             "rejects a database that may hold other data; nothing was deleted. Point the "
@@ -155,7 +155,7 @@ def test_parity_rejects_ini_url_with_foreign_keys(
 
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        [f"ERROR: qless_sim: ini option qless_redis_url '{url}': * holds keys outside *"]
+        [f"ERROR: qless_sim: ini option qless_redis_url '{url}': * contains keys outside *"]
     )
     assert client.get("unrelated") == b"1"
     client.close()
