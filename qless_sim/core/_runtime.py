@@ -470,7 +470,12 @@ class Runtime:
                 item = value[index]
                 if item is None:
                     break
-                items.append(self._reply(item))
+                try:
+                    items.append(self._reply(item))
+                except ScriptReplyError as error:
+                    # An error table inside an array is an error element, as
+                    # redis-py returns it: an exception instance in the list.
+                    items.append(error)
                 index += 1
             return items
         return None
@@ -555,6 +560,10 @@ class Runtime:
         return digest
 
     def _cjson_encode(self, *args: Any) -> Any:
+        # NOTE: lupa hands an integral Lua number to Python as an int, so a bare
+        # `cjson.encode(-0.0)` gives "0" where Redis gives "-0"; inside a table
+        # (which stays in Lua) -0 keeps its sign. The same holds for redis.call
+        # arguments.
         if len(args) != 1:
             raise _CallerError("bad argument #1 to 'encode' (expected 1 argument)")
         ok, text = self._encode(args[0])
