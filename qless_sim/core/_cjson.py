@@ -73,7 +73,9 @@ local function array_length(table)
   local max, items = 0, 0
   for key in next, table do
     if type(key) == 'number' and key ~= 0 and floor(key) == key and key >= 1 then
-      if key > max then max = key end
+      -- lua-cjson keeps max in a C int; a larger key (or inf) becomes INT_MIN on
+      -- x86-64, so the table then encodes as an object.
+      if key > max then max = key > 2147483647 and -2147483648 or key end
       items = items + 1
     else
       return 0
