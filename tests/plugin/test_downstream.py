@@ -61,10 +61,11 @@ def test_redis_sees_the_job(qless_queue_factory, qless_redis):
     assert qless_redis.zcard("ql:q:emails-work") == 1
 
 
-def test_starts_empty(qless_redis, qless_client, qless_events):
+def test_starts_empty(qless_redis, qless_client):
+    # Not qless_events: in parity mode under xdist, Redis pub/sub is
+    # server-wide, so the other worker's events arrive here too.
     assert qless_redis.keys("ql:j:*") == []
     assert qless_client.queues.counts == []
-    assert qless_events == []
 """
 
 DOWNSTREAM_TESTS = 5
