@@ -23,8 +23,24 @@ PROBE = b"return redis.pcall(unpack(ARGV))"
 
 KEYS = [b"h", b"z", b"s", b"l", b"str"]
 MEMBERS = [b"a", b"b", b"c", b"d", b"7"]
-NUMBERS = [b"0", b"1", b"-3", b"2.5", b"1e3", b"-inf", b"+inf", b"inf", b"(1", b"x", b"01",
-           b" 1", b"1_0", b"nan", b"9223372036854775807", b"-9223372036854775809"]
+NUMBERS = [
+    b"0",
+    b"1",
+    b"-3",
+    b"2.5",
+    b"1e3",
+    b"-inf",
+    b"+inf",
+    b"inf",
+    b"(1",
+    b"x",
+    b"01",
+    b" 1",
+    b"1_0",
+    b"nan",
+    b"9223372036854775807",
+    b"-9223372036854775809",
+]
 
 key = st.sampled_from(KEYS)
 member = st.sampled_from(MEMBERS)
