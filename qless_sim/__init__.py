@@ -7,6 +7,8 @@ from .bindings import Client, Job, Queue, RecurringJob
 from .bindings._factory import client
 from .clock import DEFAULT_START, Clock, SimClock, SystemClock
 from .core import ApiEdition, CoreScript, SimTransport, SimulatedServer, load_core
+from .faults import Fault, FaultyTransport
+from .worker import JobRun, StalledWorker, Worker, WorkReport
 
 __all__ = [
     "DEFAULT_START",
@@ -14,13 +16,19 @@ __all__ = [
     "Client",
     "Clock",
     "CoreScript",
+    "Fault",
+    "FaultyTransport",
     "Job",
+    "JobRun",
     "Queue",
     "RecurringJob",
     "SimClock",
     "SimTransport",
     "SimulatedServer",
+    "StalledWorker",
     "SystemClock",
+    "WorkReport",
+    "Worker",
     "client",
     "errors",
     "load_core",
