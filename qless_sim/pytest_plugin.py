@@ -9,7 +9,7 @@ so a downstream test file needs no conftest code::
 
 Fixtures (each function-scoped and isolated): `qless_clock`, `qless_server`,
 `qless_client`, `qless_queue`, `qless_queue_factory`, `qless_events`,
-`qless_redis` and `qless_py_client`. Options come from the ini file, the
+`qless_redis`, `qless_worker` and `qless_py_client`. Options come from the ini file, the
 command line (``pytest --help`` lists them under "qless") and
 ``@pytest.mark.qless(...)``; the closest one wins.
 
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from .bindings.queue import Queue
     from .clock import Clock, SimClock
     from .core import CoreScript, SimulatedServer
+    from .worker import Worker
 
 __all__ = ["QlessEvent", "QlessEvents"]
 
@@ -345,6 +346,17 @@ def qless_queue_factory(qless_client: Client) -> Callable[[str], Queue]:
 def qless_queue(qless_client: Client) -> Queue:
     """Return the queue named 'testing' on `qless_client`."""
     return qless_client.queue(DEFAULT_QUEUE)
+
+
+@pytest.fixture
+def qless_worker(qless_client: Client) -> Worker:
+    """A synchronous `Worker` on the queue 'testing', under `qless_client`'s worker name.
+
+    Set `qless_worker.queues = [...]` to pop from other queues, in that order.
+    """
+    from .worker import Worker
+
+    return Worker(qless_client, [DEFAULT_QUEUE])
 
 
 class _ClockTime(types.ModuleType):
