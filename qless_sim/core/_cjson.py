@@ -418,6 +418,12 @@ def _throw(expected: str, token: _Token) -> Any:
     raise CjsonError(f"Expected {expected} but found {found} at character {token.index + 1}")
 
 
+_MISSING = object()
+# Texts up to this size have their parsed value cached, up to this many entries.
+_CACHED_TEXT_MAX = 4096
+_CACHE_ENTRIES_MAX = 4096
+
+
 class Decoder:
     """Decode JSON into Lua tables of one runtime; `null` is that runtime's `cjson.null`."""
 
@@ -425,17 +431,31 @@ class Decoder:
         self.null = null
         self._table_from = runtime.table_from
         self._new_table = runtime.eval("function() return {} end")
+        self._parsed: dict[bytes, Any] = {}
 
     def decode(self, text: bytes) -> Any:
+        if text == b"{}" or text == b"[]":
+            # qless-core decodes empty tags, dependencies and failures on most calls.
+            return self._new_table()
+        parsed = self._parsed.get(text, _MISSING)
+        if parsed is not _MISSING:
+            return self._python_to_lua(parsed)
         if _NEEDS_EXACT.search(text) is None:
             try:
                 # surrogateescape keeps bytes that are not UTF-8 as they are, as lua-cjson does.
                 parsed = json.loads(
                     text.decode("utf-8", "surrogateescape"), parse_constant=_reject_constant
                 )
-                return self._python_to_lua(parsed)
             except (ValueError, RecursionError):
                 pass
+            else:
+                # The same job data and history are decoded several times per
+                # command; the parsed Python value is immutable once cached.
+                if len(text) <= _CACHED_TEXT_MAX:
+                    if len(self._parsed) >= _CACHE_ENTRIES_MAX:
+                        self._parsed.clear()
+                    self._parsed[text] = parsed
+                return self._python_to_lua(parsed)
         return _ExactParser(text, self._new_table, self.null).parse()
 
     def _python_to_lua(self, value: Any) -> Any:
