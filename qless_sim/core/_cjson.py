@@ -57,7 +57,11 @@ escapes['\\f'], escapes['\\r'] = '\\\\f', '\\\\r'
 escapes['"'], escapes['\\\\'] = '\\\\"', '\\\\\\\\'
 escapes['/'], escapes['\\127'] = '\\\\/', '\\\\u007f'
 
+local find = string.find
+
 local function quote(text)
+  -- Most keys and values need no escaping; find is cheaper than a gsub copy.
+  if not find(text, '[%c"/\\\\]') then return '"' .. text .. '"' end
   return '"' .. gsub(text, '[%c"/\\\\]', escapes) .. '"'
 end
 
@@ -87,57 +91,72 @@ local function array_length(table)
   return max
 end
 
+-- The pieces of the text go into `out`; `count` is the number of pieces so far.
 local encode_value
 
-local function encode_table(table, depth, out)
+local function encode_table(table, depth, out, count)
   depth = depth + 1
   if depth > max_depth then
     error(format('Cannot serialise, excessive nesting (%d)', depth), 0)
   end
   local length = array_length(table)
   if length > 0 then
-    out[#out + 1] = '['
+    count = count + 1
+    out[count] = '['
     for index = 1, length do
-      if index > 1 then out[#out + 1] = ',' end
-      encode_value(rawget(table, index), depth, out)
+      if index > 1 then
+        count = count + 1
+        out[count] = ','
+      end
+      count = encode_value(rawget(table, index), depth, out, count)
     end
-    out[#out + 1] = ']'
-    return
+    count = count + 1
+    out[count] = ']'
+    return count
   end
-  out[#out + 1] = '{'
+  count = count + 1
+  out[count] = '{'
   local first = true
   for key, value in next, table do
-    if not first then out[#out + 1] = ',' end
+    if not first then
+      count = count + 1
+      out[count] = ','
+    end
     first = false
     local kind = type(key)
+    count = count + 1
     if kind == 'string' then
-      out[#out + 1] = quote(key)
+      out[count] = quote(key)
     elseif kind == 'number' then
-      out[#out + 1] = '"' .. number(key) .. '"'
+      out[count] = '"' .. number(key) .. '"'
     else
       error('Cannot serialise ' .. kind .. ': table key must be a number or string', 0)
     end
-    out[#out + 1] = ':'
-    encode_value(value, depth, out)
+    count = count + 1
+    out[count] = ':'
+    count = encode_value(value, depth, out, count)
   end
-  out[#out + 1] = '}'
+  count = count + 1
+  out[count] = '}'
+  return count
 end
 
-encode_value = function(value, depth, out)
+encode_value = function(value, depth, out, count)
   local kind = type(value)
   if kind == 'string' then
-    out[#out + 1] = quote(value)
+    out[count + 1] = quote(value)
   elseif kind == 'number' then
-    out[#out + 1] = number(value)
+    out[count + 1] = number(value)
   elseif kind == 'table' then
-    encode_table(value, depth, out)
+    return encode_table(value, depth, out, count)
   elseif kind == 'boolean' then
-    out[#out + 1] = value and 'true' or 'false'
+    out[count + 1] = value and 'true' or 'false'
   elseif value == nil or value == null then
-    out[#out + 1] = 'null'
+    out[count + 1] = 'null'
   else
     error('Cannot serialise ' .. kind .. ': type not supported', 0)
   end
+  return count + 1
 end
 
 local function encode(value)
@@ -145,7 +164,7 @@ local function encode(value)
   if kind == 'string' then return quote(value) end
   if kind == 'number' then return number(value) end
   local out = {}
-  encode_value(value, 0, out)
+  encode_value(value, 0, out, 0)
   return concat(out)
 end
 

@@ -61,6 +61,19 @@ def _score(raw: bytes) -> float | None:
     return _INFINITIES.get(raw.lower())
 
 
+def _hash_getter(value: Hash) -> Callable[[bytes], Any]:
+    """Return the field lookup of a Hash, its plain dict's get when no field has a TTL."""
+    if _HASH_INTERNALS and not value._expiry_heap:
+        get: Callable[[bytes], Any] = value._values.get
+        return get
+    return value.get
+
+
+# fakeredis 2.3x keeps hash fields in `_values` and field TTLs in `_expiry_heap`;
+# with another layout the public (slower) accessors are used.
+_HASH_INTERNALS = hasattr(Hash(), "_values") and hasattr(Hash(), "_expiry_heap")
+
+
 def format_score(score: float) -> bytes:
     # Redis 7.0 replies with doubles as "%.17g" and "inf"/"-inf" (addReplyDouble).
     if math.isinf(score):
@@ -80,7 +93,7 @@ class DirectCommands:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.written: set[bytes] = set()
-        self._table: dict[bytes, Callable[[Sequence[bytes]], Any]] = {
+        self.table: dict[bytes, Callable[[Sequence[bytes]], Any]] = {
             b"hget": self.hget,
             b"hmget": self.hmget,
             b"hset": self.hset,
@@ -115,8 +128,12 @@ class DirectCommands:
             b"zremrangebyrank": self.zremrangebyrank,
         }
 
+        # Redis command names are case-insensitive; qless-core writes them in lowercase.
+        for lowercase in list(self.table):
+            self.table[lowercase.upper()] = self.table[lowercase]
+
     def lookup(self, name: bytes) -> Callable[[Sequence[bytes]], Any] | None:
-        return self._table.get(name) or self._table.get(name.lower())
+        return self.table.get(name) or self.table.get(name.lower())
 
     # -- key access -----------------------------------------------------------
 
@@ -148,7 +165,7 @@ class DirectCommands:
             return None
         if type(value) is not Hash:
             return NOT_HANDLED
-        return value.get(args[1])
+        return _hash_getter(value)(args[1])
 
     def hmget(self, args: Sequence[bytes]) -> Any:
         if len(args) < 2:
@@ -158,7 +175,7 @@ class DirectCommands:
             return [None] * (len(args) - 1)
         if type(value) is not Hash:
             return NOT_HANDLED
-        get = value.get
+        get = _hash_getter(value)
         return [get(field) for field in args[1:]]
 
     def _hset(self, args: Sequence[bytes]) -> Any:

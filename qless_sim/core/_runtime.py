@@ -486,17 +486,25 @@ class Runtime:
         """Run one redis.call command; raise `_ReplyError` with Redis's error text."""
         if not args:
             raise _ReplyError(self._script_error("no_args"))
+        # This runs for every redis.call, so the common case (all arguments
+        # already strings, a string or integer reply) takes no extra steps.
+        for arg in args:
+            if type(arg) is not bytes:
+                try:
+                    args = tuple([_command_arg(item) for item in args])
+                except TypeError:
+                    raise _ReplyError(self._script_error("bad_arg")) from None
+                break
         try:
-            converted = [_command_arg(arg) for arg in args]
-        except TypeError:
-            raise _ReplyError(self._script_error("bad_arg")) from None
-        try:
-            reply = self._execute(converted[0], converted[1:])
+            reply = self._execute(args[0], args[1:])
         except SimpleError as error:
             script_error = _EXECUTE_ERRORS.get(error.value)
             if script_error is not None:
                 raise _ReplyError(self._script_error(script_error)) from None
             raise _ReplyError(self._command_error(error.value)) from None
+        kind = type(reply)
+        if kind is bytes or kind is int:
+            return reply
         return self._to_lua(reply)
 
     def _redis_call(self, *args: Any) -> Any:
@@ -533,7 +541,20 @@ class Runtime:
         if reply is None:
             return False
         if kind is list:
-            return self._table_from([self._to_lua(item) for item in reply])
+            for item in reply:
+                if type(item) is not bytes:
+                    # HMGET and friends: nil elements become false, as in Redis.
+                    return self._table_from(
+                        [
+                            element
+                            if type(element) is bytes
+                            else False
+                            if element is None
+                            else self._to_lua(element)
+                            for element in reply
+                        ]
+                    )
+            return self._table_from(reply)
         if kind is SimpleString:
             return self._table_from({b"ok": reply.value})
         if kind is str:

@@ -132,6 +132,7 @@ class SimulatedServer:
         self._socket._script_resp = 2
         self._commands: dict[bytes, tuple[Any, Any]] = {}
         self._direct = DirectCommands(self.data.dbs[0])
+        self._direct_table: dict[bytes, Any] = self._direct.table
         self._db_number = 0
         self.direct_commands = True
         self.runtime = Runtime(self.core.source, self._execute, self.redis_rules)
@@ -161,6 +162,12 @@ class SimulatedServer:
             self._use_db(db)
         # Key expiry (throttle locks use EXPIRE) follows the simulated clock.
         self._direct.db.time = self.clock.now()
+        # Keyspace events need fakeredis's own commands, which send them;
+        # CONFIG cannot run inside a script, so this holds for the whole run.
+        if self.direct_commands and not self.data.config.get(b"notify-keyspace-events"):
+            self._direct_table = self._direct.table
+        else:
+            self._direct_table = {}
         try:
             return self.runtime.run(argv, keys)
         finally:
@@ -184,20 +191,20 @@ class SimulatedServer:
             written.clear()
 
     def _execute(self, name: bytes, args: Sequence[bytes]) -> Any:
-        if self.direct_commands and not self.data.config.get(b"notify-keyspace-events"):
-            direct = self._direct.lookup(name)
-            if direct is not None:
-                reply = direct(args)
-                if reply is not NOT_HANDLED:
-                    return reply
-            elif (
-                name == b"publish"
-                and len(args) == 2
-                and not self.data.subscribers
-                and not self.data.psubscribers
-            ):
-                # Nobody has ever subscribed on this server, so nobody receives it.
-                return 0
+        direct = self._direct_table.get(name)
+        if direct is not None:
+            reply = direct(args)
+            if reply is not NOT_HANDLED:
+                return reply
+        elif (
+            name == b"publish"
+            and self._direct_table
+            and len(args) == 2
+            and not self.data.subscribers
+            and not self.data.psubscribers
+        ):
+            # Nobody has ever subscribed on this server, so nobody receives it.
+            return 0
         entry = self._commands.get(name)
         if entry is None:
             command = name.decode("utf-8", "replace").lower()
