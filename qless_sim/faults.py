@@ -13,7 +13,7 @@ retry code::
 A fault raised ``before`` a command leaves qless state as it was, as when the
 connection drops before the request reaches Redis. A fault raised ``after``
 keeps the command's effect and loses only its reply, as when Redis ran the
-script but the client timed out reading the answer.
+script but the client timed out reading the reply.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ class FaultyTransport:
     """A transport that forwards every call to `inner` except those a `Fault` hits.
 
     It has the same clock, core and data as `inner`, so a `Client` over it
-    (see `client()`) sees the same jobs as every other client on `inner`.
+    (see `client()`) reads and changes the same jobs as every other client on `inner`.
     Every call is recorded in `calls`, with the injected error if there was one.
     """
 

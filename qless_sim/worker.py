@@ -4,8 +4,8 @@
 `Job.process()`, the way qless-py's workers do, then reads the job back to
 tell what the code did with it. `Worker.drain(advance_clock=True)` also moves
 the `SimClock` to the next moment something becomes due (a delayed job, a
-retry delay, a recurring job, a lapsed lease), so a test sees hours of
-schedule without sleeping. `StalledWorker` pops jobs and then stops
+retry delay, a recurring job, a lapsed lease), so a test runs through
+hours of schedule without sleeping. `StalledWorker` pops jobs and then stops
 heartbeating them, as a worker that hung or died mid-job.
 
 Everything runs in the calling thread: no threads, forks, signals or sleeps.
@@ -39,17 +39,17 @@ __all__ = [
 
 logger = logging.getLogger("qless_sim.worker")
 
-# A drain stops after this many jobs unless told otherwise, because a recurring
-# job or a job that puts itself back would otherwise keep it going forever.
+# A drain stops after this many jobs unless `max_jobs` is given, because a
+# recurring job or a job that puts itself back would keep it going forever.
 DEFAULT_MAX_JOBS = 1000
 
 Outcome = Literal["completed", "failed", "retried", "moved", "unfinished", "lost", "canceled"]
 StopReason = Literal["drained", "idle", "max_jobs", "max_seconds"]
 
-# The sorted sets whose scores are the times at which something in a queue
-# becomes due: a delayed or retried job (`-scheduled`), the next run of a
-# recurring job (`-recur`) and the end of a lease or of its grace period
-# (`-locks`). Key names as in qless-core d15c37c and reqless 0.13.
+# Sorted sets scored by the time something in a queue becomes due. `-scheduled`
+# scores delayed and retried jobs, `-recur` the next run of a recurring job and
+# `-locks` the end of a lease or of its grace period (key names as in
+# qless-core d15c37c and reqless 0.13).
 _DUE_SETS = ("scheduled", "recur", "locks")
 
 # Job counts by state in qless-core's `queues` reply that mean work is left.
@@ -68,8 +68,9 @@ class JobRun:
     * ``moved``: the code put the job into a queue again (`move()`).
     * ``unfinished``: the code returned without completing, failing or retrying
       the job, so it stays running until its lease lapses (as with qless-py).
-    * ``lost``: another worker holds the job, so the code's `complete()` or
-      `fail()` raised `LostLockError` (kept in `error`).
+    * ``lost``: the lease went to another worker (or the job left the running
+      state), so the code's `complete()` or `fail()` raised `LostLockError`,
+      which is kept in `error`.
     * ``canceled``: the job no longer exists.
     """
 
@@ -86,7 +87,7 @@ class JobRun:
 
 @dataclass
 class WorkReport:
-    """What a `Worker.drain()` did: every job run, in order, and why it stopped.
+    """The record of a `Worker.drain()`: every job run, in order, and why it stopped.
 
     `processed`, `completed`, `failed`, `retried`, `moved`, `unfinished`,
     `lost` and `canceled` are jid lists in run order; a job run twice appears
@@ -241,9 +242,7 @@ def run_job(client: Client, job: Job) -> JobRun:
     try:
         job.process()
     except LostLockError as error:
-        # When the code's own complete() raised, process() then fails the job,
-        # which raises again; the first error says what the code ran into.
-        first = error.__context__ if isinstance(error.__context__, LostLockError) else error
+        first = _first_lost_lock(error)
         logger.info("job %s lost its lease while running: %s", job.jid, first.message)
         return made("lost", _state_of(client, job.jid), error=first)
     except JobNotFoundError as error:
@@ -272,6 +271,21 @@ def run_job(client: Client, job: Job) -> JobRun:
         outcome = "retried"
     logger.debug("job %s (%s) in %s: %s", job.jid, job.klass_name, job.queue_name, outcome)
     return made(outcome, state)
+
+
+def _first_lost_lock(error: LostLockError) -> LostLockError:
+    """Return the `LostLockError` the job's code ran into, if process() then raised another.
+
+    When the code's own complete() raises, process() fails the job, which
+    raises again. The first error, found down the `__context__` chain past
+    the transport's own reply errors, is the one the code ran into.
+    """
+    context = error.__context__
+    while context is not None:
+        if isinstance(context, LostLockError):
+            return context
+        context = context.__context__
+    return error
 
 
 def _state_of(client: Client, jid: str) -> str:
@@ -334,10 +348,10 @@ class Worker:
     def next_due(self) -> float | None:
         """Return the earliest time something in the queues becomes due, or None.
 
-        Reads the scores of qless-core's ``ql:q:<queue>-scheduled``, ``-recur``
-        and ``-locks`` sorted sets: the end of a delay or retry delay, the next
-        run of a recurring job, and the end of a lease (or of the grace period
-        qless-core adds once a lease has lapsed).
+        Reads the lowest score of qless-core's ``ql:q:<queue>-scheduled``,
+        ``-recur`` and ``-locks`` sorted sets. They score the end of a delay or
+        retry delay, the next run of a recurring job, and the end of a lease or
+        of the grace period qless-core adds once a lease has lapsed.
         """
         redis = self.client.redis
         due: float | None = None
@@ -362,8 +376,8 @@ class Worker:
         set to `next_due()` and popping goes on, so delays, retry delays,
         recurring jobs and lapsed leases play out without sleeping. The drain
         stops after `max_jobs` jobs (default 1000; None for no limit) or before
-        jumping more than `max_seconds` simulated seconds past its start; the
-        report's `stopped_by` and `message` say which limit stopped it.
+        jumping more than `max_seconds` simulated seconds past its start. The
+        report's `stopped_by` and `message` name the limit that stopped it.
 
         Raises `InvalidArgumentError` for a bad limit, or for `advance_clock`
         on a clock that cannot be set (such as `SystemClock`).
@@ -387,8 +401,8 @@ class Worker:
             due = self.next_due()
             now = self.client.clock.now()
             if clock is None or due is None or due <= now:
-                # Either time stands still, or nothing will ever become due, or
-                # what is due cannot be popped (a paused queue, a throttle).
+                # The clock does not move, or nothing will become due, or what
+                # is due cannot be popped (a paused queue or a throttle).
                 return self._report(runs, started_at, None, advance_clock, due=due)
             if max_seconds is not None and due > started_at + max_seconds:
                 return self._report(runs, started_at, "max_seconds", advance_clock,
