@@ -150,7 +150,10 @@ class WorkReport:
 
     @property
     def failures(self) -> dict[str, list[str]]:
-        """Failure group -> jids of the jobs that failed in it during the drain."""
+        """Failure group -> jids of the jobs that failed in it while their code ran."""
+        # NOTE: a job qless-core fails inside a pop (``failed-retries-<queue>``,
+        # once a lapsed lease has used up its retries) ran no code then, so it
+        # is not listed here; `states` shows it as 'failed'.
         groups: dict[str, list[str]] = {}
         for run in self.runs:
             if run.outcome == "failed" and run.group is not None:
@@ -219,6 +222,10 @@ def _worker_client(client: Client, worker_name: str | None) -> Client:
 
 def _history_since_pop(history: list[dict[str, Any]], worker_name: str) -> list[str]:
     """Return the `what` of each history entry after this worker's last pop of the job."""
+    # NOTE: qless-core trims a job's history to its first entry and the newest
+    # ones, `max-job-history` in all (100 by default, d15c37c and reqless 0.13).
+    # A job whose code logs more than that per run loses this pop's entry, and
+    # a complete(next=...) or move() then reads as 'retried'.
     for index in range(len(history) - 1, -1, -1):
         entry = history[index]
         if entry.get("what") == "popped" and entry.get("worker") == worker_name:
