@@ -222,10 +222,11 @@ def _worker_client(client: Client, worker_name: str | None) -> Client:
 
 def _history_since_pop(history: list[dict[str, Any]], worker_name: str) -> list[str]:
     """Return the `what` of each history entry after this worker's last pop of the job."""
-    # NOTE: qless-core trims a job's history to its first entry and the newest
-    # ones, `max-job-history` in all (100 by default, d15c37c and reqless 0.13).
-    # A job whose code logs more than that per run loses this pop's entry, and
-    # a complete(next=...) or move() then reads as 'retried'.
+    # NOTE: reqless 0.13 trims a job's history to its first entry and the
+    # newest ones, `max-job-history` in all (100 by default); qless-core d15c37c
+    # keeps every entry. Under reqless, a job whose code logs more than that per
+    # run loses this pop's entry, and a complete(next=...) or move() then reads
+    # as 'retried'.
     for index in range(len(history) - 1, -1, -1):
         entry = history[index]
         if entry.get("what") == "popped" and entry.get("worker") == worker_name:
