@@ -225,8 +225,7 @@ def _history_since_pop(history: list[dict[str, Any]], worker_name: str) -> list[
     # NOTE: reqless 0.13 trims a job's history to its first entry and the
     # newest ones, `max-job-history` in all (100 by default); qless-core d15c37c
     # keeps every entry. Under reqless, a job whose code logs more than that per
-    # run loses this pop's entry, and a complete(next=...) or move() then reads
-    # as 'retried'.
+    # run loses this pop's entry, and a complete(next=...) then reads as 'moved'.
     for index in range(len(history) - 1, -1, -1):
         entry = history[index]
         if entry.get("what") == "popped" and entry.get("worker") == worker_name:
@@ -272,10 +271,12 @@ def run_job(client: Client, job: Job) -> JobRun:
                     message=record.failure.get("message"))
     elif state == "running":
         outcome = "unfinished" if record.worker_name == client.worker_name else "lost"
-    elif "put" in later:
+    elif "put" in later or record.retries_left >= job.retries_left:
+        # A put (move, or complete(next=...) whose 'done' entry was trimmed)
+        # sets the retries left back to the job's retries.
         outcome = "moved"
     else:
-        # retry() writes no history entry; it leaves the job waiting or scheduled.
+        # retry() writes no history entry, but it uses up one retry.
         outcome = "retried"
     logger.debug("job %s (%s) in %s: %s", job.jid, job.klass_name, job.queue_name, outcome)
     return made(outcome, state)
