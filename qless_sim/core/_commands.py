@@ -385,6 +385,9 @@ class DirectCommands:
         stop = min(stop, length - 1)
         if start > stop or start >= length:
             return []
+        if reverse:
+            # Ranks count from the highest score; islice takes forward positions.
+            start, stop = length - 1 - stop, length - 1 - start
         return [member for _, member in zset.islice_score(start, stop + 1, reverse)]
 
     def zrange(self, args: Sequence[bytes]) -> Any:
