@@ -112,6 +112,10 @@ class SimulatedServer:
     or an already loaded `CoreScript`; see `qless_sim.core.load_core`.
     `redis_rules` is the Redis version whose scripting rules are emulated
     (5, 6 or 7). Scripts run one at a time, so each is atomic, as on Redis.
+
+    `direct_commands` (default True) runs the Redis commands qless-core uses
+    most on fakeredis's data without its generic dispatch; set it to False to
+    run every command through fakeredis's own implementation.
     """
 
     def __init__(

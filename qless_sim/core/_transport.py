@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import redis as redis_py
+from fakeredis._helpers import SimpleString
 
 from ..clock import Clock, SystemClock
 from ..errors import (
@@ -112,11 +113,17 @@ def encode_arg(value: Any) -> bytes:
 
 
 def decode_reply(value: Any) -> Any:
-    """Decode a RESP2 reply: bulk strings to str (bytes that are not UTF-8 kept as surrogates)."""
+    """Decode a RESP2 reply: bulk strings to str (bytes that are not UTF-8 kept as surrogates).
+
+    A status reply (a script's `redis.status_reply`) is decoded like a bulk
+    string, as redis-py reads `+OK` from EVALSHA.
+    """
     if isinstance(value, bytes):
         return value.decode("utf-8", "surrogateescape")
     if isinstance(value, list):
         return [decode_reply(item) for item in value]
+    if isinstance(value, SimpleString):
+        return value.value.decode("utf-8", "surrogateescape")
     return value
 
 

@@ -262,3 +262,11 @@ def test_real_redis_transport_same_replies(real_redis: Any) -> None:
         with pytest.raises(UnsupportedCommandError) as raised:
             qless.call("frobnicate")
         assert raised.value.message.startswith("Unknown command frobnicate")
+
+
+def test_status_reply_decoded_as_text() -> None:
+    from qless_sim.core import decode_reply
+
+    server = SimulatedServer("reqless", clock=SimClock(START))
+    server.runtime._chunk = server.runtime._compile(b"return redis.status_reply('PONG')")
+    assert decode_reply(server.eval_script([b"x"])) == "PONG"
