@@ -1,6 +1,6 @@
 """Run the same qless-core calls on the simulator and on a real redis-server, and compare.
 
-`Differential` holds a `SimulatedServer` (through `SimTransport`) and a real
+`Differential` drives a `SimulatedServer` (through `SimTransport`) and a real
 Redis database (through `RedisTransport`), each driven by its own `SimClock`
 set to the same time, so both sides see the same `now`. Every `call` runs the
 command on both sides and fails the test, naming the step, when the replies
@@ -10,10 +10,12 @@ every key differs afterwards.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 import redis as redis_py
 
 from qless_sim.clock import SimClock
@@ -33,6 +35,8 @@ from qless_sim.core import (
 Dump = dict[bytes, tuple[str, Any, int]]
 
 DEFAULT_TEST_START = 1700000001.123456
+
+REDIS5_URL_ENV_VAR = "QLESS_SIM_TEST_REDIS5_URL"
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,10 @@ def dump_redis(client: redis_py.Redis) -> Dump:
         elif kind == "hash":
             value = client.hgetall(key)
         elif kind == "zset":
-            value = [(member, float(score)) for member, score in client.zrange(key, 0, -1, withscores=True)]
+            value = [
+                (member, float(score))
+                for member, score in client.zrange(key, 0, -1, withscores=True)
+            ]
         else:
             value = f"<{kind}: not dumped>"
         dump[key] = (kind, value, int(client.ttl(key)))
@@ -164,9 +171,7 @@ def _describe_key(key: bytes, sim: tuple[str, Any, int], real: tuple[str, Any, i
                     f"Redis {_short(real[1].get(name))}"
                 )
     elif sim[1] != real[1]:
-        lines.append(
-            f"  {key!r} ({sim[0]}): simulator {_short(sim[1])}, Redis {_short(real[1])}"
-        )
+        lines.append(f"  {key!r} ({sim[0]}): simulator {_short(sim[1])}, Redis {_short(real[1])}")
     return lines
 
 
@@ -217,8 +222,7 @@ class Differential:
         real = run(self.real, command, *args)
         if simulated != real:
             raise AssertionError(
-                self._history()
-                + f"\nreplies differ at step {len(self.steps)}, {step}:\n"
+                self._history() + f"\nreplies differ at step {len(self.steps)}, {step}:\n"
                 f"  simulator: {simulated.describe()}\n  Redis:     {real.describe()}"
             )
         self.check_keys()
@@ -228,9 +232,7 @@ class Differential:
         """Run `command` on both sides and return the reply; fail when it was an error."""
         outcome = self.outcome(command, *args)
         if outcome.error_type is not None:
-            raise AssertionError(
-                f"{command}{args!r} raised on both sides: {outcome.describe()}"
-            )
+            raise AssertionError(f"{command}{args!r} raised on both sides: {outcome.describe()}")
         return outcome.reply
 
     def error(self, command: str, *args: Any) -> Outcome:
@@ -253,7 +255,7 @@ class Differential:
                 + "\n".join(differences)
             )
 
-    def keys(self) -> Dump:
+    def dump(self) -> Dump:
         """The simulator's key dump (checked equal to Redis's after every step)."""
         return dump_simulator(self.server)
 
@@ -270,8 +272,16 @@ class Differential:
 
     # -- the calls whose arguments differ between the two API editions ----------
 
-    def put(self, queue: str, jid: str, klass: str = "tests.Job", data: str = "{}",
-            delay: float = 0, *options: Any, worker: str = "putter") -> Any:
+    def put(
+        self,
+        queue: str,
+        jid: str,
+        klass: str = "tests.Job",
+        data: str = "{}",
+        delay: float = 0,
+        *options: Any,
+        worker: str = "putter",
+    ) -> Any:
         """Put a job; the worker-put edition also gets `worker` as the putter."""
         if self.worker_put:
             return self.call("put", worker, queue, jid, klass, data, delay, *options)
@@ -292,3 +302,33 @@ def flushed(client: redis_py.Redis) -> Iterator[redis_py.Redis]:
     finally:
         client.flushdb()
         client.close()
+
+
+def redis5_url() -> str:
+    """Return the URL of a Redis older than 6.2.7, or skip the test with how to get one."""
+    url = os.environ.get(REDIS5_URL_ENV_VAR)
+    if not url:
+        pytest.skip(
+            "the qless-py core writes Lua's global `table` library, which Redis 6.2.7 and "
+            f"later reject; set {REDIS5_URL_ENV_VAR}=redis://127.0.0.1:PORT/0 to a Redis 5 "
+            "(bash .ci/build-redis5 builds Redis 5.0.6 and prints its path)"
+        )
+    return url
+
+
+def rules_of(client: redis_py.Redis) -> int:
+    """Return the rules version (5, 6 or 7) that matches the server `client` is connected to."""
+    version = str(client.info("server")["redis_version"])
+    major, minor, patch = (int(part) for part in version.split(".")[:3])
+    if (major, minor, patch) >= (6, 2, 7):
+        return 7
+    return 6 if major >= 6 else 5
+
+
+def connect(url: str) -> redis_py.Redis:
+    client = redis_py.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis_py.exceptions.ConnectionError as error:
+        pytest.fail(f"the redis-server at {url} is unreachable: {error}")
+    return client

@@ -19,10 +19,7 @@ from _fidelity import engine_eval, real_eval  # noqa: E402
 
 from qless_sim.core import SimulatedServer  # noqa: E402
 
-SETUP = (
-    "redis.call('del', 'z') "
-    "redis.call('zadd', 'z', 1, 'a', 2, 'b', 3, 'c', 4, 'd', 4, 'e') "
-)
+SETUP = "redis.call('del', 'z') redis.call('zadd', 'z', 1, 'a', 2, 'b', 3, 'c', 4, 'd', 4, 'e') "
 
 CASES = [
     ("return redis.call('zrevrange', 'z', 0, 0)", b"*1\r\n$1\r\ne\r\n"),
