@@ -49,6 +49,14 @@ class _ClientSocket(FakeSocket):
         if self._server.config.get(b"notify-keyspace-events"):
             super()._keyspace_notifications(command_items, event)
 
+    def _run_command(self, func: Any, sig: Any, args: list[Any], from_script: bool) -> Any:
+        # fakeredis stamps every database with the machine's time before a
+        # command; on the simulated server, keys expire by the simulated clock.
+        now = _simulated(self._server).clock.now()
+        for database in self._server.dbs.values():
+            database.time = now
+        return super()._run_command(func, sig, args, from_script)
+
     def _engine_run(self, numkeys: int, keys_and_args: Sequence[bytes]) -> Any:
         simulated = _simulated(self._server)
         if numkeys > len(keys_and_args):

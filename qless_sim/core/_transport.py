@@ -93,7 +93,8 @@ def encode_arg(value: Any) -> bytes:
     if kind is bytes:
         return value  # type: ignore[no-any-return]
     if kind is str:
-        return value.encode("utf-8")  # type: ignore[no-any-return]
+        # surrogateescape sends back bytes that `decode_reply` kept as surrogates.
+        return value.encode("utf-8", "surrogateescape")  # type: ignore[no-any-return]
     if kind is int:
         return str(value).encode()
     if kind is float:
@@ -101,7 +102,7 @@ def encode_arg(value: Any) -> bytes:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
     if isinstance(value, str):
-        return str(value).encode("utf-8")
+        return str(value).encode("utf-8", "surrogateescape")
     if isinstance(value, int) and not isinstance(value, bool):
         return str(int(value)).encode()
     if isinstance(value, float):
@@ -193,8 +194,25 @@ class RedisTransport:
             except redis_py.exceptions.NoScriptError:
                 reply = self.redis.evalsha(self._load(), 0, *argv)
         except redis_py.exceptions.ResponseError as error:
-            raise error_from_reply(str(error), command, self.core) from None
+            raise error_from_reply(_full_reply(error), command, self.core) from None
         return decode_reply(reply)
+
+
+def _full_reply(error: redis_py.exceptions.ResponseError) -> str:
+    """Return the error reply as Redis sent it, with the "ERR " code redis-py strips.
+
+    redis-py removes the codes it maps to exception classes (ERR among them)
+    and keeps others (WRONGTYPE, ...). A reply about a script always starts
+    with a code in Redis 7, so a text that starts with no upper-case code
+    word lost "ERR ".
+    """
+    text = str(error)
+    first_word = text.split(" ", 1)[0]
+    if first_word.isupper() and first_word.isalpha():
+        return text
+    # NOTE: an error table a script raises itself without a code (Redis 7.0
+    # sends it as is, e.g. "oops script: ...") also gets "ERR " here.
+    return "ERR " + text
 
     def __repr__(self) -> str:
         return f"RedisTransport({self.redis!r}, core={self.core.describe()!r})"

@@ -270,3 +270,41 @@ def test_status_reply_decoded_as_text() -> None:
     server = SimulatedServer("reqless", clock=SimClock(START))
     server.runtime._chunk = server.runtime._compile(b"return redis.status_reply('PONG')")
     assert decode_reply(server.eval_script([b"x"])) == "PONG"
+
+
+def test_redis_handle_keeps_simulated_expiry() -> None:
+    server = SimulatedServer("reqless", clock=SimClock(START))
+    qless = SimTransport(server)
+    qless.call("throttle.set", "api", 1, 3600)
+
+    # A command through the redis-py handle must not expire keys by the
+    # machine's clock, which is years past the simulated one.
+    assert server.redis.exists("ql:th:api") == 1
+    assert qless.call("throttle.ttl", "api") == 3600
+
+    server.clock.advance(3601)
+    assert server.redis.exists("ql:th:api") == 0
+
+
+def test_str_argument_with_surrogates_round_trips() -> None:
+    server = SimulatedServer("reqless", clock=SimClock(START))
+    qless = SimTransport(server)
+    data = b'{"name": "\xff\xfe"}'.decode("utf-8", "surrogateescape")
+    put(qless, "testing", "jid-1", {})
+    jid = qless.call("put", "producer", "testing", "jid-2", "tests.Job", data, 0)
+    assert jid == "jid-2"
+    assert server.redis_client().hget("ql:j:jid-2", "data") == b'{"name": "\xff\xfe"}'
+
+
+@pytest.mark.redis_server
+def test_real_redis_error_reply_keeps_code(real_redis: Any) -> None:
+    core = load_core("reqless")
+    simulated = SimTransport(SimulatedServer(core, clock=SimClock(START)))
+    real = RedisTransport(real_redis, core, clock=SimClock(START))
+    replies = []
+    for qless in (simulated, real):
+        with pytest.raises(QlessError) as raised:
+            qless.call("pop", "testing", "worker-a", "many")
+        replies.append(raised.value.reply)
+    assert replies[0] == replies[1]
+    assert replies[1].startswith("ERR user_script:")
