@@ -189,11 +189,20 @@ class DirectCommands:
         elif type(value) is not Hash:
             return NOT_HANDLED
         added = 0
-        for index in range(1, len(args), 2):
-            field = args[index]
-            if field not in value:
-                added += 1
-            value[field] = args[index + 1]
+        if _HASH_INTERNALS and not value._expiry_heap:
+            # No field has a TTL, so the plain dict is the whole hash.
+            fields = value._values
+            for index in range(1, len(args), 2):
+                field = args[index]
+                if field not in fields:
+                    added += 1
+                fields[field] = args[index + 1]
+        else:
+            for index in range(1, len(args), 2):
+                field = args[index]
+                if field not in value:
+                    added += 1
+                value[field] = args[index + 1]
         self.written.add(key)
         return added
 
