@@ -76,6 +76,9 @@ def test_missing_klass_fails(client: Client) -> None:
 def test_queues_pop_in_order(client: Client) -> None:
     client.queue("low").put(worker_jobs.PerQueue, {}, jid="low-1")
     client.queue("high").put(worker_jobs.PerQueue, {}, jid="high-1")
+    # Jobs of equal priority put at the same instant pop in descending jid
+    # order (qless-core's ZREVRANGE tie-break); a later put pops after.
+    client.clock.advance(1)
     client.queue("high").put(worker_jobs.PerQueue, {}, jid="high-2")
     worker_jobs.calls.clear()
 
@@ -184,8 +187,11 @@ def test_drain_plays_out_retry_delays(client: Client) -> None:
 
 def test_drain_runs_dependencies_in_order(client: Client) -> None:
     queue = client.queue("testing")
-    queue.put(worker_jobs.Complete, {}, jid="second", depends=["first"], priority=10)
+    # qless-core drops a dependency on a jid that does not exist yet, so
+    # "first" goes in first; "second" outranks it but must wait for it.
     queue.put(worker_jobs.Complete, {}, jid="first")
+    queue.put(worker_jobs.Complete, {}, jid="second", depends=["first"], priority=10)
+    assert client.jobs["second"].state == "depends"
 
     report = Worker(client, "testing").drain()
 
