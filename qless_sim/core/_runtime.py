@@ -34,11 +34,13 @@ DEFAULT_REDIS_RULES = 7
 # Lua installed once per runtime. It receives the Python bridges, builds the
 # `redis` and `cjson` tables, and returns the functions that bind and run a
 # compiled chunk. The bridges `redis.call`, `redis.pcall`, `redis.sha1hex`,
-# `cjson.encode` and `cjson.decode` are Python callables, which Lua sees as C
+# `cjson.encode`, `cjson.decode` and (under rules 5 and 6) `redis.error_reply`
+# and `redis.status_reply` are Python callables, which Lua sees as C
 # functions as on Redis: a tail call such as `return redis.call(...)` then
 # keeps the script's frame, so errors name the script's line.
 _PRELUDE = b"""
-local py_call, py_pcall, py_encode, py_decode, py_sha1, py_error_kind, null, rules = ...
+local py_call, py_pcall, py_encode, py_decode, py_sha1, py_error_kind, null, rules,
+      py_error_reply, py_status_reply, strict_create, strict_read = ...
 local error, type, getinfo, xpcall, setfenv = error, type, debug.getinfo, xpcall, setfenv
 local select, tostring, tonumber, setmetatable = select, tostring, tonumber, setmetatable
 local sub, find = string.sub, string.find
@@ -46,33 +48,27 @@ local sub, find = string.sub, string.find
 local G = _G
 local readonly = rules >= 7
 
--- Libraries and functions that Redis does not offer to scripts (Redis 7.0:
--- no print, getfenv, setfenv, module, require, newproxy, io, os, debug).
-for _, name in ipairs({'io', 'os', 'package', 'require', 'module', 'loadfile',
-                       'dofile', 'python', 'debug', 'newproxy', 'print',
-                       'getfenv', 'setfenv'}) do
+-- Libraries and functions that Redis does not offer to scripts. Redis 7.0
+-- also removes print, getfenv, setfenv and newproxy, but Redis 5.0.6 keeps them.
+-- NOTE: under rules 5 and 6, getfenv(0) returns the runtime's own globals,
+-- not the table the script reads its globals from as on Redis.
+local removed = {'io', 'os', 'package', 'require', 'module', 'loadfile',
+                 'dofile', 'python', 'debug'}
+if readonly then
+  for _, name in ipairs({'newproxy', 'print', 'getfenv', 'setfenv'}) do
+    removed[#removed + 1] = name
+  end
+end
+for _, name in ipairs(removed) do
   G[name] = nil
 end
 
-local function caller_position()
-  -- The first Lua frame below the bridge, as lua_getstack(L, 1) sees it in Redis 5.
-  local level = 2
-  while true do
-    local info = getinfo(level, 'Sl')
-    if not info then return nil end
-    if info.what ~= 'C' and info.source ~= '=qless_sim' then return info end
-    level = level + 1
-  end
-end
-
--- luaPushError: Redis 7 prefixes an error code, Redis 5 the caller's position.
+-- redis.status_reply and redis.error_reply of Redis 7.0, where a failure
+-- carries the code ERR instead of a position. Under older rules both are
+-- Python bridges, which keep the script's frame for the position even in a
+-- tail call such as `return redis.error_reply()`.
 local function push_error(message)
-  if readonly then return {err = 'ERR ' .. message} end
-  local info = caller_position()
-  if info then
-    return {err = info.source .. ': ' .. info.currentline .. ': ' .. message}
-  end
-  return {err = message}
+  return {err = 'ERR ' .. message}
 end
 
 local function single_field_table(field, ...)
@@ -87,29 +83,35 @@ local redis = {}
 redis.call = py_call
 redis.pcall = py_pcall
 redis.sha1hex = py_sha1
-redis.status_reply = function(...) return single_field_table('ok', ...) end
-redis.error_reply = function(...)
-  local message = ...
-  if select('#', ...) ~= 1 or type(message) ~= 'string' then
-    return push_error('wrong number or type of arguments')
+if readonly then
+  redis.status_reply = function(...) return single_field_table('ok', ...) end
+  redis.error_reply = function(...)
+    local message = ...
+    if select('#', ...) ~= 1 or type(message) ~= 'string' then
+      return push_error('wrong number or type of arguments')
+    end
+    -- Redis 7.0 (luaPushErrorBuff) reads '-CODE message' and else uses the code ERR.
+    if sub(message, 1, 1) == '-' then message = sub(message, 2) end
+    if not find(message, ' ', 1, true) then message = 'ERR ' .. message end
+    return {err = message}
   end
-  if not readonly then return {err = message} end
-  -- Redis 7.0 (luaPushErrorBuff) reads '-CODE message' and else uses the code ERR.
-  if sub(message, 1, 1) == '-' then message = sub(message, 2) end
-  if not find(message, ' ', 1, true) then message = 'ERR ' .. message end
-  return {err = message}
+else
+  -- NOTE: type(redis.error_reply) is then 'userdata' where Redis 5.0.6 says 'function'.
+  redis.status_reply = py_status_reply
+  redis.error_reply = py_error_reply
 end
 redis.log = function() end
 redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
-if readonly then
-  -- Redis 7.0 always replicates scripts by their effects; these remain for old scripts.
-  redis.replicate_commands = function() return true end
-  redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE = 0, 1, 2
-  redis.REPL_REPLICA, redis.REPL_ALL = 2, 3
-  redis.set_repl = function() end
-  redis.breakpoint = function() return false end
-  redis.debug = function() end
-end
+-- Redis 5.0 and 7.0 both offer these. Scripts are replicated by their
+-- effects (the default since Redis 5.0), so they change nothing here.
+-- NOTE: set_repl and log accept any arguments, where Redis rejects a wrong
+-- count or flag ("redis.set_repl() requires two arguments.").
+redis.replicate_commands = function() return true end
+redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE = 0, 1, 2
+redis.REPL_REPLICA, redis.REPL_ALL = 2, 3
+redis.set_repl = function() end
+redis.breakpoint = function() return false end
+redis.debug = function() end
 
 -- Redis replaces math.random and math.randomseed with its own lrand48
 -- (redisLrand48: X = (0x5DEECE66D * X + 0xB) mod 2^48) and reseeds it with 0
@@ -197,11 +199,10 @@ if readonly then
   end
   env = setmetatable({}, {__index = script_globals, __newindex = reject, __metatable = false})
 else
-  -- Redis before 6.2.7: libraries are writable, but creating a global is not.
-  local function create_global(_, name)
-    error("Script attempted to create global variable '" .. tostring(name) .. "'", 2)
-  end
-  env = setmetatable({}, {__index = script_globals, __newindex = create_global,
+  -- Redis before 6.2.7: libraries are writable, but creating or reading a
+  -- missing global raises, from the checks of the @enable_strict_lua chunk.
+  missing_global = strict_read
+  env = setmetatable({}, {__index = script_globals, __newindex = strict_create,
                           __metatable = false})
 end
 script_globals._G = env
@@ -235,12 +236,17 @@ local function handler(err)
       end
     elseif kind == 'other' then
       text = tostring(err)
+      if not readonly then kind, text = 'handler', 'userdata' end
     end
+  elseif kind == 'string' or kind == 'number' then
+    kind, text = 'string', tostring(err)
+  elseif not readonly then
+    -- Redis 5.0's handler concatenates the error value into its message,
+    -- which fails for any other type; the wrapper words that failure.
+    kind, text = 'handler', kind
   elseif kind == 'table' then
     text = err.err
     if text ~= nil then text = tostring(text) end
-  elseif kind == 'string' or kind == 'number' then
-    kind, text = 'string', tostring(err)
   else
     kind, text = 'other', tostring(err)
   end
@@ -262,6 +268,33 @@ end
 return bind, run
 """
 
+# The strict-globals checks for rules before 6.2.7, compiled as a chunk named
+# "@enable_strict_lua". Redis 5.0.6 runs its own checks in a chunk of that
+# name, and its error handler reports the position of the check that raised.
+# That is line 8 for creating a global and line 15 for reading a missing one,
+# as in "@enable_strict_lua:15: user_script:1: Script attempted to access ...".
+# The two `error` calls below are on those lines, so replies name the same
+# position.
+_STRICT_GLOBALS_5 = b"""local error, tostring = error, tostring
+
+-- __newindex of the script's environment: a script may not create a
+-- global. Level 2 makes the message name the script line that tried, and
+-- the error call stays on line 8, where Redis 5.0.6 raises the same error.
+local function create_global(_, name)
+  local message = "Script attempted to create global variable '"
+  error(message .. tostring(name) .. "'", 2)
+end
+
+-- __index of the globals table: a script may not read a global that does
+-- not exist. The error call stays on line 15, as in Redis 5.0.6.
+local function missing_global(_, name)
+  local message = "Script attempted to access nonexistent global variable '"
+  error(message .. tostring(name) .. "'", 2)
+end
+
+return create_global, missing_global
+"""
+
 # Messages of redis.call and redis.pcall when the script itself is at fault
 # (Redis 7.0 script_lua.c and script.c; Redis 5.0 scripting.c).
 _SCRIPT_ERRORS_7 = {
@@ -269,17 +302,27 @@ _SCRIPT_ERRORS_7 = {
     "bad_arg": "Lua redis lib command arguments must be strings or integers",
     "unknown": "Unknown Redis command called from script",
     "arity": "Wrong number of args calling Redis command from script",
-    "sha1hex": "wrong number of arguments",
 }
-# NOTE: Redis 5 and 6.0 wording is taken from the Redis 5.0 sources; it is
-# checked against a running Redis 5.0.6 only when QLESS_SIM_TEST_REDIS5_URL is set.
+# Redis 5.0.6 wording, checked against a real Redis 5.0.6 by the tests that
+# use QLESS_SIM_TEST_REDIS5_URL (.ci/run builds and starts one).
+# NOTE: rules 6 reuse this wording; no Redis 6.0 to 6.2.6 server checks it.
 _SCRIPT_ERRORS_5 = {
     "no_args": "Please specify at least one argument for redis.call()",
     "bad_arg": "Lua redis() command arguments must be strings or integers",
     "unknown": "Unknown Redis command called from Lua script",
     "arity": "Wrong number of args calling Redis command From Lua script",
-    "sha1hex": "wrong number of arguments",
+    "single_field": "wrong number or type of arguments",
 }
+# redis.sha1hex raises this message. Redis 5.0 adds no position of its own,
+# so the error handler names the line once, and Redis 7.0 adds the code ERR.
+_SHA1HEX_ERROR = "wrong number of arguments"
+# The error Redis 5.0.6's handler raises when it concatenates an error value
+# that is not a string or a number, such as the table of error({err='x'}).
+# Lua 5.1 passes that error to the handler again, which prefixes the position
+# in its own chunk, so the position appears twice.
+_HANDLER_ERROR_5 = (
+    "@err_handler_def:8: err_handler_def:8: attempt to concatenate local 'err' (a {type} value)"
+)
 # How `SimulatedServer._execute` reports the two script errors it detects.
 _EXECUTE_ERRORS = {
     "ERR Unknown Redis command called from script": "unknown",
@@ -349,6 +392,9 @@ class Runtime:
         self.compilations = 0
         self._execute = execute
         self._script_errors = _SCRIPT_ERRORS_7 if self.redis_rules >= 7 else _SCRIPT_ERRORS_5
+        self._sha1hex_error = _SHA1HEX_ERROR
+        if self.redis_rules >= 7:
+            self._sha1hex_error = "ERR " + _SHA1HEX_ERROR
         self._lua = lua.LuaRuntime(encoding=None, unpack_returned_tuples=True)
         self._table_from = self._lua.table_from
         self._lua_type = lua.lua_type
@@ -369,6 +415,10 @@ class Runtime:
             "return function() local info = getinfo(3, 'Sl')\n"
             "if info then return info.source, info.currentline end end"
         )
+        strict_create = strict_read = None
+        if self.redis_rules < 7:
+            strict = self._lua.compile(_STRICT_GLOBALS_5, name=b"@enable_strict_lua")
+            strict_create, strict_read = strict()
         prelude = self._lua.compile(_PRELUDE, name=b"=qless_sim")
         self._bind, self._run = prelude(
             self._redis_call,
@@ -379,6 +429,10 @@ class Runtime:
             _error_kind,
             self._null,
             self.redis_rules,
+            self._error_reply_5,
+            self._status_reply_5,
+            strict_create,
+            strict_read,
         )
         self._chunk = self._compile(source)
 
@@ -427,10 +481,10 @@ class Runtime:
     def _wrap_error_5(self, kind: bytes, text: str, source: Any, line: Any) -> str:
         # Redis 5.0 (evalGenericCommand): "ERR Error running script (call to f_<sha>):
         # <source>:<line>: <message>" plus the "\n" of its format, sent as a space.
-        # Its handler concatenates the error, so a table or nil raised by the
-        # script fails inside the handler ("error in error handling").
-        if kind == b"table" or kind == b"other":
-            detail = "error in error handling"
+        # Its handler concatenates the error, so any value other than a string
+        # or a number fails inside the handler, and that failure is reported.
+        if kind == b"handler":
+            detail = _HANDLER_ERROR_5.format(type=text)
         elif source is False or line is False:
             detail = text
         else:
@@ -565,9 +619,24 @@ class Runtime:
             return self._table_from({b"err": self._command_error(reply.value).encode()})
         raise TypeError(f"unexpected reply type from fakeredis: {kind.__name__}")
 
+    def _error_reply_5(self, *args: Any) -> Any:
+        # redis.error_reply before Redis 7.0: the message goes into the table as it is.
+        return self._single_field_table(b"err", args)
+
+    def _status_reply_5(self, *args: Any) -> Any:
+        return self._single_field_table(b"ok", args)
+
+    def _single_field_table(self, field: bytes, args: tuple[Any, ...]) -> Any:
+        # Redis 5.0 (luaRedisReturnSingleFieldTable) takes exactly one Lua
+        # string, and else returns an error table that names the calling line.
+        if len(args) != 1 or type(args[0]) is not bytes:
+            message = self._script_error("single_field")
+            return self._table_from({b"err": message.encode("utf-8", "surrogateescape")})
+        return self._table_from({field: args[0]})
+
     def _sha1hex(self, *args: Any) -> bytes:
         if len(args) != 1:
-            raise _ReplyError(self._script_error("sha1hex"))
+            raise _ReplyError(self._sha1hex_error)
         value = args[0]
         kind = type(value)
         if kind is bytes:
