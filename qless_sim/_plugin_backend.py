@@ -116,15 +116,22 @@ class ParityDatabase:
         self.server_version = str(info.get("redis_version", "unknown"))
         if foreign:
             examples = ", ".join(repr(name) for name in foreign)
+            count = f"{total} key" if total == 1 else f"{total} keys"
             raise ParityError(
                 f"{option} {self.url!r}: {where} contains keys outside qless's "
-                f"'{QLESS_NAMESPACE}' namespace ({total} keys in total, for example "
+                f"'{QLESS_NAMESPACE}' namespace ({count} in total, for example "
                 f"{examples}). Parity mode empties its database before every test, so it "
                 "rejects a database that may hold other data; nothing was deleted. Point the "
                 "option at an empty database (for example another database number such as "
-                f"redis://127.0.0.1:6379/15), or empty this one with "
+                f"{self._other_database_url()}), or empty this one with "
                 f"`redis-cli -n {self.db} FLUSHDB` if its data is disposable"
             )
+
+    def _other_database_url(self) -> str:
+        """Return this server's URL with another database number, for the refusal message."""
+        kwargs = self.client.connection_pool.connection_kwargs
+        other = 15 if self.db != 15 else 14
+        return f"redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{other}"
 
     def reset(self) -> None:
         """Empty the database (FLUSHDB) before a test."""

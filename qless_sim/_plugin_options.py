@@ -201,6 +201,39 @@ def check_redis_url(value: object, origin: str) -> str:
     return value.strip()
 
 
+# Config keys qless-core reads with tonumber (reqless 0.13 and qless-core
+# d15c37c): a value that is not a number there fails later, inside a pop, as
+# "attempt to perform arithmetic on a nil value".
+_NUMERIC_CONFIG_KEYS = frozenset(
+    {
+        "heartbeat",
+        "grace-period",
+        "jobs-history",
+        "jobs-history-count",
+        "max-job-history",
+        "max-pop-retry",
+        "max-worker-age",
+    }
+)
+_NUMERIC_CONFIG_SUFFIXES = ("-heartbeat", "-max-concurrency", "-max-pop-retry")
+
+
+def _is_numeric_config_key(key: str) -> bool:
+    return key in _NUMERIC_CONFIG_KEYS or key.endswith(_NUMERIC_CONFIG_SUFFIXES)
+
+
+def _check_numeric_config(key: str, value: ConfigValue, origin: str) -> None:
+    if not _is_numeric_config_key(key) or isinstance(value, (int, float)):
+        return
+    try:
+        float(value)
+    except ValueError:
+        raise OptionError(
+            f"{OPTIONS['config'].source(origin)} sets {key!r} to {value!r}, but qless-core "
+            f"reads {key!r} as a number; pass a number of seconds or a count, e.g. {key}=30"
+        ) from None
+
+
 def _check_config_value(key: str, value: object, origin: str) -> ConfigValue:
     option = OPTIONS["config"]
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
@@ -213,6 +246,7 @@ def _check_config_value(key: str, value: object, origin: str) -> ConfigValue:
             f"{option.source(origin)} sets {key!r} to {value!r}; "
             "accepted values: a finite number or a str"
         )
+    _check_numeric_config(key, value, origin)
     return value
 
 
@@ -230,6 +264,7 @@ def check_config_pairs(lines: Iterable[object], origin: str) -> dict[str, Config
                 f"{option.source(origin)} got {text!r}; accepted values: KEY=VALUE, "
                 "e.g. heartbeat=30"
             )
+        _check_numeric_config(key.strip(), value.strip(), origin)
         overrides[key.strip()] = value.strip()
     return overrides
 

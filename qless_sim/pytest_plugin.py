@@ -125,13 +125,51 @@ def _load_core(value: str | None, where: str) -> CoreScript:
         raise pytest.UsageError(f"qless_sim: {where}: {error}") from None
 
 
+def _xdist_worker_count(config: pytest.Config) -> int:
+    """Return how many pytest-xdist workers this (controller) process starts, else 0."""
+    if getattr(config, "workerinput", None):
+        return 0
+    count = getattr(config.option, "numprocesses", None)
+    if getattr(config.option, "dist", "no") == "no" or not isinstance(count, int):
+        return 0
+    return count
+
+
+def _check_parity_database(url: str, worker_index: int, option: str) -> None:
+    database = ParityDatabase(url, worker_index)
+    try:
+        database.check(option)
+    except ParityError as error:
+        raise pytest.UsageError(
+            f"qless_sim: pytest-xdist worker gw{worker_index} would use it: {error}"
+        ) from None
+    finally:
+        database.close()
+
+
+def _check_core_rules(core: CoreScript, redis_rules: int, where: str) -> None:
+    """Reject a 2016 core under Redis 7 rules, where every command would fail."""
+    from .core import ApiEdition
+
+    if core.edition is ApiEdition.LEGACY_2016 and redis_rules >= 7:
+        raise pytest.UsageError(
+            f"qless_sim: {where} choose core {core.describe()} with Redis {redis_rules} "
+            "scripting rules, but that core writes Lua's global `table` library, which "
+            "Redis 6.2.7 and later reject, so every qless command would fail; add "
+            "--qless-redis-rules 6 (ini: qless_redis_rules = 6; marker: redis_rules=6; "
+            "environment: QLESS_SIM_REDIS_RULES=6), or use the reqless core"
+        )
+
+
 def _core_source(layers: list[dict[str, Any]]) -> str:
     ini_layer, cli_layer = layers
     if "core" in cli_layer:
         return OPTIONS["core"].source("cli")
     if "core" in ini_layer:
         return OPTIONS["core"].source("ini")
-    return "QLESS_SIM_CORE (or the default core)"
+    if os.environ.get("QLESS_SIM_CORE"):
+        return "QLESS_SIM_CORE"
+    return "the default core"
 
 
 @pytest.hookimpl(trylast=True)
@@ -160,12 +198,20 @@ def pytest_configure(config: pytest.Config) -> None:
     parity = None
     if settings.redis_url is not None:
         origin = "cli" if "redis_url" in layers[1] else "ini"
+        option = OPTIONS["redis_url"].source(origin)
+        # Under xdist the controller checks every worker's database before
+        # any worker starts: a worker that rejected its own would be replaced
+        # by xdist with one on the next database, and the run would go on.
+        for index in range(1, _xdist_worker_count(config)):
+            _check_parity_database(settings.redis_url, index, option)
         parity = ParityDatabase(settings.redis_url, _worker_index(config))
         try:
-            parity.check(OPTIONS["redis_url"].source(origin))
+            parity.check(option)
         except ParityError as error:
             parity.close()
             raise pytest.UsageError(f"qless_sim: {error}") from None
+    else:
+        _check_core_rules(core, redis_rules, "the qless_sim options")
 
     state = _State(layers, settings, core, redis_rules, parity)
     state.cores[settings.core or ""] = core
@@ -235,7 +281,13 @@ def pytest_collection_modifyitems(
             settings = _settings_for(item, state)
         except OptionError as error:
             raise pytest.UsageError(f"qless_sim: {error}") from None
-        _core_for(settings, state, item.nodeid)
+        core = _core_for(settings, state, item.nodeid)
+        if state.parity is None and settings.core is not None:
+            from .core import resolve_redis_rules
+
+            _check_core_rules(
+                core, resolve_redis_rules(settings.redis_rules), f"the options of {item.nodeid}"
+            )
         item.stash[_ITEM_SETTINGS] = settings
 
 

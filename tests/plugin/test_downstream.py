@@ -118,6 +118,7 @@ def test_parity_rejects_foreign_keys(
 ) -> None:
     url = parity_databases[0]
     db = url.rpartition("/")[2]
+    port = url.rpartition(":")[2].partition("/")[0]
     client = redis.Redis.from_url(url)
     client.set("app:user:1", "alice")
     client.set("ql:j:leftover", "x")
@@ -133,7 +134,7 @@ def test_parity_rejects_foreign_keys(
             "'app:user:1'). Parity mode empties its database before every test, so it "
             "rejects a database that may hold other data; nothing was deleted. Point the "
             "option at an empty database (for example another database number such as "
-            "redis://127.0.0.1:6379/15), or empty this one with "
+            f"redis://127.0.0.1:{port}/15), or empty this one with "
             f"`redis-cli -n {db} FLUSHDB` if its data is disposable"
         ]
     )
@@ -223,3 +224,28 @@ def test_db_b(qless_redis):
     result.assert_outcomes(passed=DOWNSTREAM_TESTS + 2)
     result.stdout.fnmatch_lines(["*gw0*PASSED*"])
     result.stdout.fnmatch_lines(["*gw1*PASSED*"])
+
+
+@pytest.mark.redis_server
+def test_xdist_parity_checks_every_worker_database(
+    pytester: pytest.Pytester, parity_databases: list[str]
+) -> None:
+    # gw1 would use the second database; the controller must reject it
+    # before any worker starts, instead of xdist replacing the worker.
+    second = redis.Redis.from_url(parity_databases[1])
+    second.set("app:user:1", "alice")
+    pytester.makepyfile("def test_never_runs(qless_client):\n    raise AssertionError\n")
+
+    result = pytester.runpytest("-n", "2", "--qless-redis-url", parity_databases[0])
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: qless_sim: pytest-xdist worker gw1 would use it: --qless-redis-url "
+            f"'{parity_databases[0]}': 127.0.0.1:* database "
+            f"{parity_databases[1].rpartition('/')[2]} contains keys outside qless's 'ql:' "
+            "namespace (1 key in total, for example 'app:user:1')*"
+        ]
+    )
+    assert second.get("app:user:1") == b"alice"
+    second.close()

@@ -265,3 +265,80 @@ def test_marked():
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
+
+
+def test_2016_core_under_redis_7_rules_rejected(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_never_runs(qless_client):\n    raise AssertionError\n")
+
+    result = pytester.runpytest("--qless-core", "qless-py")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: qless_sim: the qless_sim options choose core qless-py * (qless-core "
+            "d15c37c, 2016 API) with Redis 7 scripting rules, but that core writes Lua's "
+            "global `table` library, which Redis 6.2.7 and later reject, so every qless "
+            "command would fail; add --qless-redis-rules 6 (ini: qless_redis_rules = 6; "
+            "marker: redis_rules=6; environment: QLESS_SIM_REDIS_RULES=6), or use the "
+            "reqless core"
+        ]
+    )
+
+
+def test_2016_core_marker_under_redis_7_rejected(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+import pytest
+
+@pytest.mark.qless(core="qless-py")
+def test_marked(qless_client):
+    raise AssertionError
+"""
+    )
+
+    result = pytester.runpytest()
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: qless_sim: the options of test_2016_core_marker_under_redis_7_rejected.py"
+            "::test_marked choose core qless-py * with Redis 7 scripting rules*"
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--qless-config", "heartbeat=abc"],
+            "ERROR: qless_sim: --qless-config sets 'heartbeat' to 'abc', but qless-core "
+            "reads 'heartbeat' as a number; pass a number of seconds or a count, "
+            "e.g. heartbeat=30",
+        ),
+        (
+            ["--qless-config", "testing-heartbeat=soon"],
+            "ERROR: qless_sim: --qless-config sets 'testing-heartbeat' to 'soon', but "
+            "qless-core reads 'testing-heartbeat' as a number*",
+        ),
+    ],
+)
+def test_non_numeric_config_rejected(
+    pytester: pytest.Pytester, args: list[str], message: str
+) -> None:
+    pytester.makepyfile("def test_never_runs(qless_client):\n    raise AssertionError\n")
+    result = pytester.runpytest(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+
+
+def test_text_config_value_accepted(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        "def test_config(qless_client):\n"
+        "    assert qless_client.config['my-app-flag'] == 'on'\n"
+        "    assert qless_client.config['heartbeat'] == 30\n"
+    )
+    result = pytester.runpytest(
+        "--qless-config", "my-app-flag=on", "--qless-config", "heartbeat=30"
+    )
+    result.assert_outcomes(passed=1)
