@@ -100,16 +100,40 @@ else
   redis.status_reply = py_status_reply
   redis.error_reply = py_error_reply
 end
-redis.log = function() end
+
+-- C's (int) cast of a Lua number, as Redis applies it to log levels and
+-- replication flags: NaN and out-of-range values become INT_MIN on x86-64.
+local function to_c_int(number)
+  if number ~= number or number >= 2147483648 or number < -2147483648 then
+    return -2147483648
+  end
+  return number < 0 and -math.floor(-number) or math.floor(number)
+end
+
+-- redis.log and redis.set_repl check their arguments with the messages of
+-- Redis 5.0.6 and 7.0.15, then do nothing: the simulator keeps no server log,
+-- and scripts are replicated by their effects (the default since Redis 5.0).
+-- NOTE: they are Lua functions, so a failing tail call such as
+-- `return redis.log(9, 'x')` cannot name the script's line, unlike Redis.
+redis.log = function(...)
+  if select('#', ...) < 2 then error('redis.log() requires two arguments or more.', 0) end
+  local level = tonumber((...))
+  if level == nil then error('First argument must be a number (log level).', 0) end
+  level = to_c_int(level)
+  if level < 0 or level > 3 then error('Invalid debug level.', 0) end
+end
 redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
--- Redis 5.0 and 7.0 both offer these. Scripts are replicated by their
--- effects (the default since Redis 5.0), so they change nothing here.
--- NOTE: set_repl and log accept any arguments, where Redis rejects a wrong
--- count or flag ("redis.set_repl() requires two arguments.").
 redis.replicate_commands = function() return true end
 redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE = 0, 1, 2
 redis.REPL_REPLICA, redis.REPL_ALL = 2, 3
-redis.set_repl = function() end
+redis.set_repl = function(...)
+  if select('#', ...) ~= 1 then error('redis.set_repl() requires two arguments.', 0) end
+  -- Redis reads a value that is not a number as the flags 0.
+  local flags = to_c_int(tonumber((...)) or 0)
+  if flags < 0 or flags > 3 then
+    error('Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.', 0)
+  end
+end
 redis.breakpoint = function() return false end
 redis.debug = function() end
 

@@ -90,6 +90,27 @@ ERROR_CASES = [
         "return redis.sha1hex('a', 'b')",
         "-ERR wrong number of arguments script: {sha}, on @user_script:1.\r\n",
     ),
+    (
+        "\nredis.log(9, 'x') return 1",
+        "-ERR Invalid debug level. script: {sha}, on @user_script:2.\r\n",
+    ),
+    (
+        "local r = redis.log('a', 'x') return r",
+        "-ERR First argument must be a number (log level). script: {sha}, on @user_script:1.\r\n",
+    ),
+    (
+        "local r = redis.log(1) return r",
+        "-ERR redis.log() requires two arguments or more. script: {sha}, on @user_script:1.\r\n",
+    ),
+    (
+        "redis.set_repl(-1) return 1",
+        "-ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE. "
+        "script: {sha}, on @user_script:1.\r\n",
+    ),
+    (
+        "local r = redis.set_repl(1, 2) return r",
+        "-ERR redis.set_repl() requires two arguments. script: {sha}, on @user_script:1.\r\n",
+    ),
     ("return redis.pcall('nosuch')", "-ERR Unknown Redis command called from script\r\n"),
     ("return {err='x\\ny'}", "-x y\r\n"),
     ("return redis.error_reply('oops')", "-ERR oops\r\n"),
@@ -131,6 +152,10 @@ REPLY_CASES = [
     ("return {unpack({1, 2, 3})}", b"*3\r\n:1\r\n:2\r\n:3\r\n"),
     ("return type(loadstring)", b"$8\r\nfunction\r\n"),
     ("return redis.replicate_commands()", b":1\r\n"),
+    ("return redis.log(3.9, 'x')", b"$-1\r\n"),
+    ("return redis.log('2', {})", b"$-1\r\n"),
+    ("return redis.set_repl(-0.5)", b"$-1\r\n"),
+    ("return redis.set_repl({})", b"$-1\r\n"),
     ("return redis.sha1hex(12)", b"$40\r\n7b52009b64fd0a2a49e6d8a939753077792b0554\r\n"),
     (
         "math.randomseed(42) return {tostring(math.random()), math.random(100)}",
@@ -214,6 +239,20 @@ REDIS5_ERROR_CASES = [
     (
         "local ok, r = pcall(redis.error_reply) return r",
         "-=[C]: -1: wrong number or type of arguments\r\n",
+    ),
+    (
+        "\nredis.log(9, 'x') return 1",
+        "-ERR Error running script (call to f_{sha}): @user_script:2: Invalid debug level. \r\n",
+    ),
+    (
+        "local r = redis.log('a', 'x') return r",
+        "-ERR Error running script (call to f_{sha}): @user_script:1: "
+        "First argument must be a number (log level). \r\n",
+    ),
+    (
+        "redis.set_repl(-1) return 1",
+        "-ERR Error running script (call to f_{sha}): @user_script:1: "
+        "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE. \r\n",
     ),
     ("return redis.error_reply('oops')", "-oops\r\n"),
     ("return redis.error_reply('-FOO bar')", "--FOO bar\r\n"),
