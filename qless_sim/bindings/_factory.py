@@ -52,7 +52,12 @@ def client(
                 "host/port/db, not both"
             )
         if url is not None:
-            connection: Any = redis_py.Redis.from_url(url)
+            try:
+                connection: Any = redis_py.Redis.from_url(url)
+            except ValueError as error:
+                raise InvalidArgumentError(
+                    f"client({url!r}): {error}; pass a URL such as redis://127.0.0.1:6379/0"
+                ) from None
         else:
             connection = redis_py.Redis(host=host or "127.0.0.1", port=port or 6379, db=db or 0)
         loaded = core if isinstance(core, CoreScript) else load_core(core)

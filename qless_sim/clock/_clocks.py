@@ -41,6 +41,11 @@ def _check_timestamp(value: object, what: str) -> float:
     return number
 
 
+def _seconds(value: float) -> str:
+    """Format a number of seconds in plain decimal notation, e.g. 0.5 or 1704067200."""
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
 class SimClock:
     """A clock that stands still until a test moves it.
 
@@ -83,7 +88,7 @@ class SimClock:
         with self._lock:
             if target < self._now:
                 raise ClockError(
-                    f"SimClock.set({timestamp!r}) is {self._now - target:g} s before the "
+                    f"SimClock.set({timestamp!r}) is {_seconds(self._now - target)} s before the "
                     f"current time {self._now!r}: time cannot move backwards, because "
                     "qless-core orders leases and delays by time; create a new SimClock instead"
                 )

@@ -425,10 +425,7 @@ class DirectCommands:
         if zset is None or offset < 0:
             # Redis returns an empty array for a negative offset.
             return []
-        members = (
-            member
-            for _, member in zset.irange_score((low,), (high, _AFTER_ANY), reverse)
-        )
+        members = (member for _, member in zset.irange_score((low,), (high, _AFTER_ANY), reverse))
         stop = None if count < 0 else offset + count
         return list(itertools.islice(members, offset, stop))
 

@@ -122,9 +122,19 @@ def load_core(core: str | os.PathLike[str] | None = None) -> CoreScript:
     """Read the qless-core script named by `core` (see `resolve_core_name`).
 
     Raises `CoreNotFoundError` for a missing distribution or file, and
-    `InvalidCoreError` for a file that is not a qless-core script.
+    `InvalidCoreError` for a file that is not a qless-core script. When the
+    value came from QLESS_SIM_CORE, the message says so.
     """
     value = resolve_core_name(core)
+    if core is None and os.environ.get(CORE_ENV_VAR):
+        try:
+            return _load(value)
+        except CoreSelectionError as error:
+            raise type(error)(f"{CORE_ENV_VAR}={value!r}: {error}") from None
+    return _load(value)
+
+
+def _load(value: str) -> CoreScript:
     distribution: str | None = None
     version: str | None = None
     if value in _NAMED_CORES:

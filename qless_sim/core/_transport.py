@@ -61,8 +61,10 @@ def qless_message(reply: str) -> str:
     return reply[4:] if reply.startswith("ERR ") else reply
 
 
-def error_from_reply(reply: str, command: str, core: CoreScript | None = None) -> QlessError:
-    """Build the typed error for a script error reply."""
+def error_from_reply(
+    reply: str, command: str, core: CoreScript | None = None, *, simulated: bool = True
+) -> QlessError:
+    """Build the typed error for a script error reply (from the simulator unless `simulated`)."""
     message = qless_message(reply)
     if message.startswith("Unknown command"):
         return UnsupportedCommandError(
@@ -76,9 +78,15 @@ def error_from_reply(reply: str, command: str, core: CoreScript | None = None) -
     if readonly and core is not None and core.edition is ApiEdition.LEGACY_2016:
         return ScriptError(
             f"{message}: core {core.describe()} writes to Lua's global `table` library "
-            "(`function table.extend`), which Redis 6.2.7 and later reject, so it fails "
-            "on a real Redis 7 too; emulate older Redis rules with redis_rules=6 "
-            "(or QLESS_SIM_REDIS_RULES=6), or use the 'reqless' core",
+            "(`function table.extend`), which Redis 6.2.7 and later reject, "
+            + (
+                "so it fails on a real Redis 7 too; emulate older Redis rules with "
+                "redis_rules=6 (QLESS_SIM_REDIS_RULES=6, or --qless-redis-rules 6 under "
+                "pytest), or use the 'reqless' core"
+                if simulated
+                else "and this Redis is one of them; run this core on a Redis older than "
+                "6.2.7, or use the 'reqless' core"
+            ),
             reply,
             command,
         )
@@ -194,7 +202,9 @@ class RedisTransport:
             except redis_py.exceptions.NoScriptError:
                 reply = self.redis.evalsha(self._load(), 0, *argv)
         except redis_py.exceptions.ResponseError as error:
-            raise error_from_reply(_full_reply(error), command, self.core) from None
+            raise error_from_reply(
+                _full_reply(error), command, self.core, simulated=False
+            ) from None
         return decode_reply(reply)
 
 

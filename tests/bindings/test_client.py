@@ -286,3 +286,11 @@ def test_call_returns_raw_reply(client: Client) -> None:
     client.queue("testing").put("app.Job", {}, jid="a")
     assert client.call("length", "testing") == 1
     assert client("length", "testing") == 1
+
+
+def test_client_rejects_bad_url() -> None:
+    with pytest.raises(InvalidArgumentError) as raised:
+        qless_sim.client("http://127.0.0.1:6379/0")
+    message = str(raised.value)
+    assert message.startswith("client('http://127.0.0.1:6379/0'): Redis URL must specify")
+    assert message.endswith("pass a URL such as redis://127.0.0.1:6379/0")

@@ -64,6 +64,9 @@ def test_set_backwards_rejected() -> None:
         clock.set(999.5)
     message = str(raised.value)
     assert "SimClock.set(999.5) is 0.5 s before the current time 1000.0" in message
+    with pytest.raises(ClockError) as far:
+        clock.set(0)
+    assert "SimClock.set(0) is 1000 s before the current time 1000.0" in str(far.value)
     assert "create a new SimClock instead" in message
     assert clock.now() == 1000.0
 

@@ -124,3 +124,13 @@ def test_missing_distribution_named(monkeypatch: pytest.MonkeyPatch) -> None:
     message = str(raised.value)
     assert "core 'qless-py' needs the 'qless-py' distribution, which is not installed" in message
     assert "pip install qless-py" in message
+
+
+def test_env_var_named_in_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.lua"
+    monkeypatch.setenv("QLESS_SIM_CORE", str(missing))
+    with pytest.raises(CoreNotFoundError) as raised:
+        load_core()
+    assert str(raised.value).startswith(
+        f"QLESS_SIM_CORE={str(missing)!r}: core file {str(missing)!r} does not exist"
+    )

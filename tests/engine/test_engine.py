@@ -308,3 +308,14 @@ def test_real_redis_error_reply_keeps_code(real_redis: Any) -> None:
         replies.append(raised.value.reply)
     assert replies[0] == replies[1]
     assert replies[1].startswith("ERR user_script:")
+
+
+@pytest.mark.redis_server
+def test_qless_py_core_on_real_redis_7_advice(real_redis: Any) -> None:
+    real = RedisTransport(real_redis, load_core("qless-py"), clock=SimClock(START))
+    with pytest.raises(ScriptError) as raised:
+        real.call("config.get", "heartbeat")
+    message = raised.value.message
+    assert "which Redis 6.2.7 and later reject, and this Redis is one of them" in message
+    assert "run this core on a Redis older than 6.2.7, or use the 'reqless' core" in message
+    assert "redis_rules" not in message
