@@ -24,6 +24,8 @@ from qless_sim.errors import ScriptError
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _fidelity import engine_eval, real_eval, sha1  # noqa: E402
+from test_fidelity_cjson import DECODE_CASES, ENCODE_CASES  # noqa: E402
+from test_fidelity_cjson import ERROR_CASES as CJSON_ERROR_CASES  # noqa: E402
 
 REDIS5_URL_ENV_VAR = "QLESS_SIM_TEST_REDIS5_URL"
 
@@ -390,8 +392,17 @@ def _redis5_url() -> str:
     return url
 
 
+# The cjson cases run against Redis 5.0.6 too, whose cjson sends the same
+# replies as Redis 7.0.15's for all of them.
 REDIS5_SOURCES = [
-    case[0] for case in ERROR_CASES + REPLY_CASES + REDIS5_ERROR_CASES + REDIS5_REPLY_CASES
+    case[0]
+    for case in ERROR_CASES
+    + REPLY_CASES
+    + REDIS5_ERROR_CASES
+    + REDIS5_REPLY_CASES
+    + ENCODE_CASES
+    + DECODE_CASES
+    + CJSON_ERROR_CASES
 ]
 
 
