@@ -1,0 +1,842 @@
+"""`JobLifecycleMachine`: a Hypothesis state machine over qless job lifecycles.
+
+Needs Hypothesis. Each step runs one qless command through the qless_sim
+bindings, on a simulated server (and, in `ParityJobLifecycleMachine`, on a
+real Redis too), and compares the reply with a pure-Python reference model.
+After every step the invariants compare the model with what qless reports.
+
+Run it as-is::
+
+    from qless_sim.hypothesis.stateful import JobLifecycleMachine
+
+    TestJobLifecycle = JobLifecycleMachine.TestCase
+
+or subclass it to add rules and invariants of your own (see the README).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, NamedTuple
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    invariant,
+    multiple,
+    precondition,
+    rule,
+)
+
+from ..bindings import Client, Job
+from ..clock import SimClock
+from ..core import SimTransport, SimulatedServer, Transport
+from ..errors import QlessError, QlessSimError
+from . import strategies as qs
+from ._model import ExpectedError, QlessModel
+
+__all__ = ["Backend", "JobLifecycleMachine", "ParityJobLifecycleMachine", "QUEUES", "WORKERS"]
+
+QUEUES = ("q", "q2")
+WORKERS = ("worker-a", "worker-b", "worker-c")
+PRODUCER = "producer"
+REDIS_URL_ENV_VAR = "QLESS_SIM_TEST_REDIS_URL"
+
+# The sorted sets qless-core keeps per queue, read directly because no
+# qless command lists them without side effects (`jobs scheduled` and
+# `queues` move due scheduled jobs to waiting first).
+_QUEUE_SETS = ("work", "locks", "scheduled", "depends")
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else str(value)
+
+
+def _as_list(value: Any) -> list[Any]:
+    # qless-core's cjson writes `{}` for an empty array.
+    return [] if value in (None, {}) else list(value)
+
+
+class Lease(NamedTuple):
+    """A job a worker popped: what that worker goes on to heartbeat, complete or fail."""
+
+    worker: str
+    jid: str
+
+
+def _jid(job: str | Lease) -> str:
+    return job.jid if isinstance(job, Lease) else job
+
+
+@dataclass
+class Backend:
+    """One qless that the machine drives: a transport and a Client per worker."""
+
+    name: str
+    transport: Transport
+    make_client: Callable[[Transport, str], Client]
+    clients: dict[str, Client] = field(default_factory=dict)
+
+    def client(self, worker: str) -> Client:
+        """Return the Client that acts as `worker` (created on first use)."""
+        if worker not in self.clients:
+            self.clients[worker] = self.make_client(self.transport, worker)
+        return self.clients[worker]
+
+    @property
+    def redis(self) -> Any:
+        """A redis-py client on this backend's data."""
+        return self.client(PRODUCER).redis
+
+
+# CI-sized defaults: a step's cost varies with the number of jobs, so there is
+# no deadline, and rules that need a popped job are often not yet runnable,
+# which Hypothesis counts as filtering. `settings(...)` on a subclass, or on
+# `TestCase.settings`, overrides them.
+@settings(
+    max_examples=25,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
+)
+class JobLifecycleMachine(RuleBasedStateMachine):
+    """Random qless sessions on a simulated server, checked against a reference model.
+
+    Class attributes `core` and `redis_rules` choose the script and the Redis
+    scripting rules; the hooks `make_clock`, `make_transport`, `make_client`
+    and `make_backends` build what each example runs on. One simulated server
+    is built per (core, redis_rules) and emptied before each example.
+    """
+
+    core: ClassVar[str | None] = None
+    redis_rules: ClassVar[int | str | None] = None
+    _servers: ClassVar[dict[tuple[str | None, int | str | None], SimulatedServer]] = {}
+
+    jobs = Bundle("jobs")
+    # Most jobs depend on nothing, so that most puts can be popped.
+    _DEPENDS: st.SearchStrategy[list[str]] = st.just([]) | st.lists(jobs, max_size=2, unique=True)
+    leases = Bundle("leases")
+    recurring_jobs = Bundle("recurring_jobs")
+    paused_queues = Bundle("paused_queues")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = self.make_clock()
+        self.model = QlessModel()
+        self.backends = self.make_backends(self.clock)
+        self.job_count = 0
+        self.recurring_count = 0
+        # The data each worker received when it last popped a job: what a
+        # worker sends back with heartbeat, complete and fail.
+        self.held_data: dict[tuple[str, str], Any] = {}
+        self.histories: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+    # -- hooks -------------------------------------------------------------
+
+    def make_clock(self) -> SimClock:
+        """Return the clock for one example (a fresh `SimClock` at 2024-01-01)."""
+        return SimClock()
+
+    @classmethod
+    def simulated_server(cls) -> SimulatedServer:
+        """Return the shared server for `core` and `redis_rules`, built on first use."""
+        key = (cls.core, cls.redis_rules)
+        server = JobLifecycleMachine._servers.get(key)
+        if server is None:
+            server = SimulatedServer(cls.core, redis_rules=cls.redis_rules)
+            JobLifecycleMachine._servers[key] = server
+        return server
+
+    def make_transport(self, clock: SimClock) -> Transport:
+        """Return the simulator transport for one example: the shared server, emptied."""
+        server = self.simulated_server()
+        server.flush()
+        # SimTransport reads the server's clock when it is built, so set it first.
+        server.clock = clock
+        return SimTransport(server)
+
+    def make_client(self, transport: Transport, worker: str) -> Client:
+        """Return the Client a worker (or the producer) acts through."""
+        return Client(transport, worker_name=worker)
+
+    def make_backends(self, clock: SimClock) -> list[Backend]:
+        """Return the qless backends every step runs on (the simulator alone by default)."""
+        return [Backend("simulator", self.make_transport(clock), self.make_client)]
+
+    # -- running one command everywhere ------------------------------------
+
+    def run_command(
+        self, step: str, expected: Any, act: Callable[[Backend], Any], compare: bool = True
+    ) -> list[Any]:
+        """Run `act` on each backend and check the reply, or error, against `expected`."""
+        replies = []
+        for backend in self.backends:
+            try:
+                outcome: Any = ("reply", act(backend))
+            except QlessError as error:
+                outcome = ("error", type(error).__name__, error.message)
+            where = f"{step} on the {backend.name}"
+            if isinstance(expected, ExpectedError):
+                assert outcome[0] == "error", (
+                    f"{where}: qless returned {outcome[1]!r}, the reference model expected "
+                    f"the error {expected.describe()}"
+                )
+                assert outcome[1] == expected.kind and outcome[2] in expected.messages, (
+                    f"{where}: qless raised {outcome[1]}({outcome[2]!r}), the reference model "
+                    f"expected {expected.describe()}"
+                )
+            else:
+                assert outcome[0] == "reply", (
+                    f"{where}: qless raised {outcome[1]}({outcome[2]!r}), the reference model "
+                    f"expected the reply {expected!r}"
+                )
+                if compare:
+                    assert outcome[1] == expected, (
+                        f"{where}: qless returned {outcome[1]!r}, the reference model "
+                        f"expected {expected!r}"
+                    )
+            replies.append(outcome[1] if outcome[0] == "reply" else None)
+        return replies
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    def _held_record(self, worker: str, jid: str) -> dict[str, Any]:
+        """Return the record `worker` holds for `jid`: its data from its last pop.
+
+        Taken before the model applies a step, because the model changes the job.
+        """
+        job = self.model.jobs.get(jid)
+        data = self.held_data.get((worker, jid), job.data if job is not None else {})
+        return {
+            "jid": jid,
+            "klass": job.klass if job is not None else "app.jobs.Gone",
+            "queue": job.queue if job is not None else "q",
+            "priority": job.priority if job is not None else 0,
+            "tags": [],
+            "data": json.dumps(data),
+            "state": "running",
+            "tracked": False,
+            "expires": 0,
+            "retries": 0,
+            "remaining": 0,
+            "worker": worker,
+        }
+
+    def held_job(self, backend: Backend, worker: str, record: dict[str, Any]) -> Job:
+        """Return the Job object `worker` acts on in `backend` (override to plant a bug)."""
+        return Job(backend.client(worker), record)
+
+    def _next_jid(self) -> str:
+        self.job_count += 1
+        return f"job-{self.job_count}"
+
+    # -- rules -------------------------------------------------------------
+
+    @initialize()
+    def start_empty(self) -> None:
+        for backend in self.backends:
+            assert backend.client(PRODUCER).call("queues") in ("{}", "[]"), (
+                f"the {backend.name} was not empty at the start of the example"
+            )
+
+    @rule(
+        target=jobs,
+        queue=qs.queue_names(QUEUES),
+        klass=qs.klass_names(),
+        data=qs.job_data(),
+        priority=qs.priorities(),
+        tags=qs.tag_lists(),
+        delay=qs.delays(),
+        retries=qs.retries(),
+        depends=_DEPENDS,
+    )
+    def put(
+        self,
+        queue: str,
+        klass: str,
+        data: dict[str, Any],
+        priority: int,
+        tags: list[str],
+        delay: int,
+        retries: int,
+        depends: list[str],
+    ) -> str:
+        jid = self._next_jid()
+        expected = self.model.put(
+            self.now(), PRODUCER, queue, jid, klass, data, delay, priority, tags, retries, depends
+        )
+        self.run_command(
+            f"put(queue={queue!r}, jid={jid!r})",
+            expected,
+            lambda backend: backend.client(PRODUCER).queue(queue).put(
+                klass, data, priority=priority, tags=tags, delay=delay, retries=retries,
+                jid=jid, depends=depends,
+            ),
+        )
+        return jid
+
+    @rule(
+        target=leases,
+        queue=qs.queue_names(QUEUES),
+        worker=qs.worker_names(WORKERS),
+        count=st.integers(min_value=1, max_value=2),
+    )
+    def pop(self, queue: str, worker: str, count: int) -> Any:
+        expected = self.model.pop(self.now(), queue, worker, count)
+        replies = self.run_command(
+            f"pop(queue={queue!r}, worker={worker!r}, count={count})",
+            expected,
+            lambda backend: [job.jid for job in backend.client(worker).queue(queue).pop(count)],
+        )
+        del replies
+        for jid in expected:
+            self.held_data[(worker, jid)] = self.model.jobs[jid].data
+        return multiple(*(Lease(worker, jid) for jid in expected))
+
+    @rule(lease=leases, worker=st.none() | qs.worker_names(WORKERS))
+    def heartbeat(self, lease: Lease, worker: str | None) -> None:
+        """Renew `lease`, as its worker (`worker=None`) or as another worker."""
+        worker, job = worker or lease.worker, lease.jid
+        record = self._held_record(worker, job)
+        expected = self.model.heartbeat(self.now(), job, worker, json.loads(record["data"]))
+        self.run_command(
+            f"heartbeat(job={job!r}, worker={worker!r})",
+            expected,
+            lambda backend: self.held_job(backend, worker, record).heartbeat(),
+        )
+
+    @rule(
+        lease=leases,
+        worker=st.none() | qs.worker_names(WORKERS),
+        next_queue=st.none() | qs.queue_names(QUEUES),
+        delay=st.sampled_from([0, 0, 30]),
+        depends=_DEPENDS,
+    )
+    def complete(
+        self,
+        lease: Lease,
+        worker: str | None,
+        next_queue: str | None,
+        delay: int,
+        depends: list[str],
+    ) -> None:
+        worker, job = worker or lease.worker, lease.jid
+        if next_queue is None:
+            delay, depends = 0, []
+        record = self._held_record(worker, job)
+        expected = self.model.complete(
+            self.now(), job, worker, json.loads(record["data"]), next_queue, delay, depends
+        )
+        self.run_command(
+            f"complete(job={job!r}, worker={worker!r}, next_queue={next_queue!r})",
+            expected,
+            lambda backend: self.held_job(backend, worker, record).complete(
+                next_queue, delay=delay, depends=depends
+            ),
+        )
+
+    @rule(
+        lease=leases,
+        worker=st.none() | qs.worker_names(WORKERS),
+        group=qs.failure_groups(),
+        message=st.text(max_size=20),
+    )
+    def fail(self, lease: Lease, worker: str | None, group: str, message: str) -> None:
+        worker, job = worker or lease.worker, lease.jid
+        record = self._held_record(worker, job)
+        expected = self.model.fail(
+            self.now(), job, worker, group, message, json.loads(record["data"])
+        )
+        self.run_command(
+            f"fail(job={job!r}, worker={worker!r}, group={group!r})",
+            expected,
+            lambda backend: self.held_job(backend, worker, record).fail(group, message),
+        )
+
+    @rule(
+        lease=leases,
+        worker=st.none() | qs.worker_names(WORKERS),
+        delay=st.sampled_from([0, 0, 30]),
+        group=st.none() | qs.failure_groups(),
+    )
+    def retry(self, lease: Lease, worker: str | None, delay: int, group: str | None) -> None:
+        worker, job = worker or lease.worker, lease.jid
+        message = None if group is None else f"retried by {worker}"
+        record = self._held_record(worker, job)
+        expected = self.model.retry(
+            self.now(), job, record["queue"], worker, delay, group, message
+        )
+        self.run_command(
+            f"retry(job={job!r}, worker={worker!r}, delay={delay}, group={group!r})",
+            expected,
+            lambda backend: self.held_job(backend, worker, record).retry(
+                delay, group=group, message=message
+            ),
+        )
+
+    @rule(target=jobs, job=consumes(jobs))
+    def cancel(self, job: str) -> Any:
+        expected = self.model.cancel([job])
+        self.run_command(
+            f"cancel(job={job!r})",
+            expected,
+            lambda backend: _as_list(backend.client(PRODUCER).call("cancel", job)),
+        )
+        # A job that could not be canceled (others depend on it) stays in play.
+        return multiple(job) if isinstance(expected, ExpectedError) else multiple()
+
+    @rule(
+        job=st.one_of(jobs, leases),
+        queue=qs.queue_names(QUEUES),
+        delay=st.sampled_from([0, 0, 30]),
+        depends=_DEPENDS,
+    )
+    def move(self, job: str | Lease, queue: str, delay: int, depends: list[str]) -> None:
+        job = _jid(job)
+        if job not in self.model.jobs:
+            return
+        current = self.model.jobs[job]
+        expected = self.model.put(
+            self.now(), PRODUCER, queue, job, current.klass, current.data, delay,
+            depends=depends,
+        )
+        self.run_command(
+            f"move(job={job!r}, queue={queue!r}, delay={delay})",
+            expected,
+            lambda backend: self._fetch(backend, job).move(queue, delay=delay, depends=depends),
+        )
+
+    @rule(job=st.one_of(jobs, leases), priority=qs.priorities())
+    def set_priority(self, job: str | Lease, priority: int) -> None:
+        job = _jid(job)
+        if job not in self.model.jobs:
+            return
+        expected = self.model.priority(job, priority)
+
+        def act(backend: Backend) -> int:
+            handle = self._fetch(backend, job)
+            handle.priority = priority
+            return handle.priority
+
+        self.run_command(f"set_priority(job={job!r}, priority={priority})", expected, act)
+
+    @rule(job=st.one_of(jobs, leases), tags=st.lists(qs.tags(), min_size=1, max_size=2))
+    def tag(self, job: str | Lease, tags: list[str]) -> None:
+        job = _jid(job)
+        expected = self.model.tag(job, tags)
+        self.run_command(
+            f"tag(job={job!r}, tags={tags!r})",
+            expected,
+            lambda backend: self._job_object(backend, job).tag(*tags),
+        )
+
+    @rule(job=st.one_of(jobs, leases), tags=st.lists(qs.tags(), min_size=1, max_size=2))
+    def untag(self, job: str | Lease, tags: list[str]) -> None:
+        job = _jid(job)
+        expected = self.model.untag(job, tags)
+        self.run_command(
+            f"untag(job={job!r}, tags={tags!r})",
+            expected,
+            lambda backend: self._job_object(backend, job).untag(*tags),
+        )
+
+    @rule(job=st.one_of(jobs, leases), on=st.booleans())
+    def track(self, job: str | Lease, on: bool) -> None:
+        job = _jid(job)
+        expected = self.model.track(job, on)
+        client_method = "track" if on else "untrack"
+        self.run_command(
+            f"{client_method}(job={job!r})",
+            expected,
+            lambda backend: getattr(backend.client(PRODUCER), client_method)(job),
+        )
+
+    @rule(job=jobs, on=st.lists(jobs, min_size=1, max_size=2, unique=True))
+    def depend(self, job: str, on: list[str]) -> None:
+        expected = self.model.depends(self.now(), job, True, on)
+        self.run_command(
+            f"depend(job={job!r}, on={on!r})",
+            expected,
+            lambda backend: self._fetch(backend, job).depend(*on),
+        )
+
+    @rule(job=jobs, off=st.none() | st.lists(jobs, min_size=1, max_size=2, unique=True))
+    def undepend(self, job: str, off: list[str] | None) -> None:
+        expected = self.model.depends(self.now(), job, False, off)
+        self.run_command(
+            f"undepend(job={job!r}, off={'all' if off is None else off!r})",
+            expected,
+            lambda backend: (
+                self._fetch(backend, job).undepend(all=True)
+                if off is None
+                else self._fetch(backend, job).undepend(*off)
+            ),
+        )
+
+    @rule(job=st.one_of(jobs, leases))
+    def timeout(self, job: str | Lease) -> None:
+        job = _jid(job)
+        expected = self.model.timeout(self.now(), job)
+        self.run_command(
+            f"timeout(job={job!r})",
+            expected,
+            lambda backend: self._job_object(backend, job).timeout(),
+        )
+
+    @precondition(lambda self: bool(self.model.failed))
+    @rule(
+        group=qs.failure_groups() | st.sampled_from([f"failed-retries-{q}" for q in QUEUES]),
+        queue=qs.queue_names(QUEUES),
+        count=st.integers(min_value=1, max_value=3),
+    )
+    def unfail(self, group: str, queue: str, count: int) -> None:
+        expected = self.model.unfail(self.now(), queue, group, count)
+        self.run_command(
+            f"unfail(group={group!r}, queue={queue!r}, count={count})",
+            expected,
+            lambda backend: backend.client(PRODUCER).unfail(group, queue, count),
+        )
+
+    # Two recurring jobs at a time are enough to interleave their children.
+    @precondition(lambda self: len(self.model.recurring) < 2)
+    @rule(
+        target=recurring_jobs,
+        queue=qs.queue_names(QUEUES),
+        klass=qs.klass_names(),
+        interval=st.integers(min_value=1, max_value=120),
+        offset=st.integers(min_value=0, max_value=70),
+        priority=qs.priorities(),
+        tags=qs.tag_lists(max_size=2),
+        retries=qs.retries(),
+        backlog=st.integers(min_value=0, max_value=3),
+    )
+    def recur(
+        self,
+        queue: str,
+        klass: str,
+        interval: int,
+        offset: int,
+        priority: int,
+        tags: list[str],
+        retries: int,
+        backlog: int,
+    ) -> str:
+        self.recurring_count += 1
+        jid = f"recurring-{self.recurring_count}"
+        data = {"n": self.recurring_count}
+        expected = self.model.recur(
+            self.now(), queue, jid, klass, data, interval, offset, priority, tags, retries,
+            backlog,
+        )
+        self.run_command(
+            f"recur(queue={queue!r}, jid={jid!r}, interval={interval}, offset={offset})",
+            expected,
+            lambda backend: backend.client(PRODUCER).queue(queue).recur(
+                klass, data, interval, offset=offset, priority=priority, tags=tags,
+                retries=retries, jid=jid, backlog=backlog,
+            ),
+        )
+        return jid
+
+    @rule(recurring=consumes(recurring_jobs))
+    def unrecur(self, recurring: str) -> None:
+        self.model.unrecur(recurring)
+        self.run_command(
+            f"unrecur(recurring={recurring!r})",
+            True,
+            lambda backend: bool(backend.client(PRODUCER).call("unrecur", recurring)),
+        )
+
+    # At most one queue is paused at a time, so most pops can lease jobs.
+    @precondition(lambda self: not self.model.paused)
+    @rule(target=paused_queues, queue=qs.queue_names(QUEUES))
+    def pause(self, queue: str) -> str:
+        self.model.paused.add(queue)
+        self.run_command(
+            f"pause(queue={queue!r})",
+            None,
+            lambda backend: backend.client(PRODUCER).queue(queue).pause(),
+        )
+        return queue
+
+    @rule(queue=consumes(paused_queues))
+    def unpause(self, queue: str) -> None:
+        self.model.paused.discard(queue)
+        self.run_command(
+            f"unpause(queue={queue!r})",
+            None,
+            lambda backend: backend.client(PRODUCER).queue(queue).unpause(),
+        )
+
+    @rule(seconds=qs.clock_steps())
+    def advance_clock(self, seconds: int) -> None:
+        before = self.clock.now()
+        self.clock.advance(seconds)
+        assert self.clock.now() == before + seconds, (
+            f"advance_clock(seconds={seconds}): the clock moved from {before} to "
+            f"{self.clock.now()}, expected {before + seconds}"
+        )
+
+    def _job_object(self, backend: Backend, jid: str) -> Job:
+        """Return a Job for `jid`: read from qless, or built locally once it is canceled."""
+        if jid in self.model.jobs:
+            return self._fetch(backend, jid)
+        return Job(backend.client(PRODUCER), self._held_record(PRODUCER, jid))
+
+    def _fetch(self, backend: Backend, jid: str) -> Job:
+        job = backend.client(PRODUCER).jobs[jid]
+        assert isinstance(job, Job), (
+            f"the {backend.name} has no job {jid!r}, but the reference model has one in state "
+            f"{self.model.jobs[jid].state!r}"
+        )
+        return job
+
+    # -- invariants --------------------------------------------------------
+
+    @invariant()
+    def qless_matches_model(self) -> None:
+        """Check every backend against the model, in an order that keeps reads side-effect free."""
+        for backend in self.backends:
+            self.check_no_job_lost_or_duplicated(backend)
+            self.check_jobs(backend)
+            self.check_one_state_per_job(backend)
+            self.check_history_only_grows(backend)
+            self.check_failed_groups(backend)
+            self.check_tracked(backend)
+            self.check_workers(backend)
+            self.check_recurring(backend)
+        # `queues` moves due scheduled jobs to waiting, so it runs last.
+        self.check_queue_counts()
+
+    def check_no_job_lost_or_duplicated(self, backend: Backend) -> None:
+        """Each job the model has is stored once in qless, and qless stores no other job."""
+        stored = set()
+        for key in backend.redis.scan_iter(match="ql:j:*", count=1000):
+            name = _text(key)[len("ql:j:"):]
+            if not name.endswith(("-history", "-dependents", "-dependencies")):
+                stored.add(name)
+        expected = set(self.model.jobs)
+        assert stored == expected, (
+            f"on the {backend.name}, jobs qless stores but the model does not: "
+            f"{sorted(stored - expected)}; jobs the model has but qless lost: "
+            f"{sorted(expected - stored)}"
+        )
+
+    def check_jobs(self, backend: Backend) -> None:
+        """Each job's fields match the model's."""
+        jids = sorted(self.model.jobs)
+        if not jids:
+            return
+        records = json.loads(backend.client(PRODUCER).call("multiget", *jids))
+        by_jid = {record["jid"]: record for record in _as_list(records)}
+        for jid in jids:
+            record = by_jid.get(jid)
+            assert record is not None, f"on the {backend.name}, job {jid!r} is missing"
+            job = self.model.jobs[jid]
+            got = {
+                "state": record["state"],
+                "queue": record["queue"],
+                "worker": record["worker"],
+                "expires": record["expires"],
+                "priority": record["priority"],
+                "retries": record["retries"],
+                "remaining": record["remaining"],
+                "tags": _as_list(record["tags"]),
+                "tracked": record["tracked"],
+                "klass": record["klass"],
+                "data": json.loads(record["data"]),
+                "failure": record["failure"] or {},
+                "dependencies": sorted(_as_list(record["dependencies"])),
+                "dependents": sorted(_as_list(record["dependents"])),
+                "spawned_from_jid": record.get("spawned_from_jid") or None,
+            }
+            want = {
+                "state": job.state,
+                "queue": job.queue,
+                "worker": job.worker,
+                "expires": job.expires,
+                "priority": job.priority,
+                "retries": job.retries,
+                "remaining": job.remaining,
+                "tags": job.tags,
+                "tracked": jid in self.model.tracked,
+                "klass": job.klass,
+                "data": job.data,
+                "failure": job.failure,
+                "dependencies": sorted(job.dependencies),
+                "dependents": sorted(job.dependents),
+                "spawned_from_jid": job.spawned_from_jid,
+            }
+            differences = {
+                name: (got[name], want[name]) for name in got if got[name] != want[name]
+            }
+            assert not differences, (
+                f"on the {backend.name}, job {jid!r} differs from the model "
+                f"(field: (qless, model)): {differences}"
+            )
+            if record["state"] == "running":
+                assert record["worker"] and record["expires"] > 0, (
+                    f"on the {backend.name}, running job {jid!r} has worker "
+                    f"{record['worker']!r} and lease expiry {record['expires']!r}"
+                )
+            history = _as_list(record["history"])
+            assert history == job.history, (
+                f"on the {backend.name}, job {jid!r} has history {history}, "
+                f"the model expected {job.history}"
+            )
+
+    def check_one_state_per_job(self, backend: Backend) -> None:
+        """Each job is in exactly one of qless's sets, the one its state names."""
+        redis = backend.redis
+        places: dict[str, list[str]] = {jid: [] for jid in self.model.jobs}
+        for queue in QUEUES:
+            for name in _QUEUE_SETS:
+                members = [_text(m) for m in redis.zrange(f"ql:q:{queue}-{name}", 0, -1)]
+                for jid in members:
+                    places.setdefault(jid, []).append(f"{queue}-{name}")
+            waiting = [_text(m) for m in redis.zrevrange(f"ql:q:{queue}-work", 0, -1)]
+            assert waiting == self.model.waiting_order(queue), (
+                f"on the {backend.name}, queue {queue!r} would pop {waiting}, "
+                f"the model expected {self.model.waiting_order(queue)}"
+            )
+        for group_key in redis.smembers("ql:failures"):
+            group = _text(group_key)
+            for jid in redis.lrange(f"ql:f:{group}", 0, -1):
+                places.setdefault(_text(jid), []).append(f"failed:{group}")
+        for jid in redis.zrange("ql:completed", 0, -1):
+            places.setdefault(_text(jid), []).append("complete")
+
+        for jid, found in places.items():
+            job = self.model.jobs.get(jid)
+            assert job is not None, f"on the {backend.name}, unknown job {jid!r} is in {found}"
+            expected = self.model.places(jid)
+            assert len(found) == 1 and found == expected, (
+                f"on the {backend.name}, job {jid!r} in state {job.state!r} is in {found}, "
+                f"expected exactly {expected}"
+            )
+
+    def check_history_only_grows(self, backend: Backend) -> None:
+        """A job's history keeps every entry it had and only adds new ones."""
+        for jid, job in self.model.jobs.items():
+            key = (backend.name, jid)
+            before = self.histories.get(key, [])
+            now = job.history
+            assert len(now) >= len(before) and now[: len(before)] == before, (
+                f"on the {backend.name}, job {jid!r}'s history went from {before} to {now}"
+            )
+            self.histories[key] = list(now)
+
+    def check_failed_groups(self, backend: Backend) -> None:
+        """`failed` counts each group's jobs as the model does."""
+        got = json.loads(backend.client(PRODUCER).call("failed")) or {}
+        want = {group: len(jids) for group, jids in self.model.failed.items()}
+        assert got == want, f"on the {backend.name}, failed groups are {got}, expected {want}"
+
+    def check_tracked(self, backend: Backend) -> None:
+        """`track` lists tracked jobs, and canceled tracked jobs as expired."""
+        tracked = backend.client(PRODUCER).jobs.tracked()
+        got_jobs = sorted(job.jid for job in tracked["jobs"])
+        got_expired = sorted(tracked["expired"])
+        want_jobs = sorted(jid for jid in self.model.tracked if jid in self.model.jobs)
+        want_expired = sorted(jid for jid in self.model.tracked if jid not in self.model.jobs)
+        assert (got_jobs, got_expired) == (want_jobs, want_expired), (
+            f"on the {backend.name}, tracked jobs are {got_jobs} (expired {got_expired}), "
+            f"expected {want_jobs} (expired {want_expired})"
+        )
+
+    def check_workers(self, backend: Backend) -> None:
+        """`workers <name>` lists each worker's leases, and its lapsed ones as stalled."""
+        now = self.now()
+        for worker in WORKERS:
+            got = backend.client(PRODUCER).workers[worker]
+            leases = self.model.worker_jobs.get(worker, {})
+            want_jobs = sorted(jid for jid, expires in leases.items() if expires >= now)
+            want_stalled = sorted(jid for jid, expires in leases.items() if expires <= now)
+            assert (sorted(got["jobs"]), sorted(got["stalled"])) == (want_jobs, want_stalled), (
+                f"on the {backend.name}, worker {worker!r} holds {got}, expected jobs "
+                f"{want_jobs} and stalled {want_stalled}"
+            )
+
+    def check_recurring(self, backend: Backend) -> None:
+        """Each recurring job's template matches the model's."""
+        for jid in range(1, self.recurring_count + 1):
+            name = f"recurring-{jid}"
+            reply = backend.client(PRODUCER).call("recur.get", name)
+            template = self.model.recurring.get(name)
+            if template is None:
+                assert not reply, f"on the {backend.name}, unrecurred {name!r} still exists"
+                continue
+            assert reply, f"on the {backend.name}, recurring job {name!r} is missing"
+            record = json.loads(reply)
+            got = (
+                record["queue"], record["priority"], _as_list(record["tags"]),
+                record["retries"], record["interval"], record["count"], record["backlog"],
+            )
+            want = (
+                template.queue, template.priority, template.tags, template.retries,
+                template.interval, template.count, template.backlog,
+            )
+            assert got == want, (
+                f"on the {backend.name}, recurring job {name!r} is (queue, priority, tags, "
+                f"retries, interval, count, backlog) {got}, expected {want}"
+            )
+
+    def check_queue_counts(self) -> None:
+        """`queues` reports each queue's counts by state as the model does."""
+        now = self.now()
+        want = [self.model.counts(now, queue) for queue in sorted(self.model.known_queues)]
+        for backend in self.backends:
+            got = sorted(
+                _as_list(json.loads(backend.client(PRODUCER).call("queues"))),
+                key=lambda counts: str(counts["name"]),
+            )
+            assert got == want, f"on the {backend.name}, `queues` returned {got}, expected {want}"
+
+
+class ParityJobLifecycleMachine(JobLifecycleMachine):
+    """The same steps on the simulator and on a real Redis, each checked against the model.
+
+    The Redis is `redis_url` (default: the QLESS_SIM_TEST_REDIS_URL environment
+    variable); its current database is emptied before each example.
+    """
+
+    redis_url: ClassVar[str | None] = None
+
+    @classmethod
+    def resolved_redis_url(cls) -> str | None:
+        """Return the Redis URL to compare against, or None when none is configured."""
+        return cls.redis_url or os.environ.get(REDIS_URL_ENV_VAR) or None
+
+    def make_backends(self, clock: SimClock) -> list[Backend]:
+        import redis as redis_py
+
+        from ..core import RedisTransport, load_core
+
+        url = self.resolved_redis_url()
+        if url is None:
+            raise QlessSimError(
+                f"ParityJobLifecycleMachine needs a Redis URL: set {REDIS_URL_ENV_VAR} "
+                "or the redis_url class attribute"
+            )
+        connection = redis_py.Redis.from_url(url)
+        connection.flushdb()
+        real = RedisTransport(connection, load_core(self.core), clock)
+        return [
+            *super().make_backends(clock),
+            Backend(f"Redis at {url}", real, self.make_client),
+        ]
+
+    def teardown(self) -> None:
+        for backend in self.backends:
+            redis = getattr(backend.transport, "redis", None)
+            if redis is not None:
+                redis.close()
+
