@@ -482,12 +482,15 @@ class Decoder:
         if kind is str:
             return value.encode("utf-8", "surrogateescape")
         if kind is dict:
-            # Keys go in one by one, as lua-cjson's rawset does, so the
-            # table's `next` order matches Redis's.
-            table = self._new_table()
-            for key, item in value.items():
-                table[key.encode("utf-8", "surrogateescape")] = self._python_to_lua(item)
-            return table
+            # table_from starts from an empty table and sets the keys in dict
+            # (that is, JSON) order, one by one as lua-cjson's rawset does, so
+            # the table's `next` order matches Redis's.
+            return self._table_from(
+                {
+                    key.encode("utf-8", "surrogateescape"): self._python_to_lua(item)
+                    for key, item in value.items()
+                }
+            )
         if kind is list:
             return self._table_from([self._python_to_lua(item) for item in value])
         if value is None:

@@ -8,10 +8,13 @@ The same tables run against a real redis-server when QLESS_SIM_TEST_REDIS_URL is
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _fidelity import engine_eval, real_eval, sha1  # noqa: E402
@@ -172,3 +175,20 @@ def test_cjson_reply_on_real_redis(redis_url: str, source: str, expected: bytes)
 @pytest.mark.parametrize(("source", "message"), ERROR_CASES)
 def test_cjson_error_on_real_redis(redis_url: str, source: str, message: str) -> None:
     assert real_eval(redis_url, source) == _error_reply(source, message)
+
+
+@pytest.mark.redis_server
+@settings(max_examples=60, deadline=None)
+@given(
+    st.dictionaries(
+        st.text(alphabet="abcdefghij_-0123", min_size=1, max_size=10),
+        st.integers(min_value=0, max_value=9),
+        max_size=40,
+    )
+)
+def test_decoded_object_key_order_matches_redis(redis_url: str, object_: dict[str, int]) -> None:
+    # cjson.encode walks a table in Lua's `next` order, which depends on how
+    # the decoder built the table; Redis's lua-cjson sets keys in JSON order.
+    text = json.dumps(object_, separators=(",", ":")).replace("'", "\\'")
+    source = f"return cjson.encode(cjson.decode('{text}'))"
+    assert engine_eval(source) == real_eval(redis_url, source)
