@@ -70,7 +70,7 @@ def priorities() -> st.SearchStrategy[int]:
 
 
 def tags() -> st.SearchStrategy[str]:
-    """One tag: a few recurring names (so jobs share tags) or unicode text."""
+    """Tags: a few fixed names (so that jobs share tags) or unicode text."""
     return st.sampled_from(["urgent", "bulk", "ünïcode", "two words"]) | st.text(
         min_size=1, max_size=6
     )

@@ -1,0 +1,96 @@
+"""The machine has teeth: broken setups make Hypothesis report a falsifying example."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from qless_sim.bindings import Job
+from qless_sim.clock import SimClock
+from qless_sim.core import Transport
+from qless_sim.hypothesis.stateful import Backend, JobLifecycleMachine
+
+# Enough examples to find each planted bug, with shrinking on, so the report
+# is the minimal session; derandomized so that the tests do not flake.
+TEETH_SETTINGS = settings(
+    JobLifecycleMachine.TestCase.settings,
+    max_examples=300,
+    stateful_step_count=12,
+    derandomize=True,
+    database=None,
+    report_multiple_bugs=False,
+    print_blob=False,
+)
+
+
+def _falsifying_steps(machine: type[JobLifecycleMachine]) -> str:
+    with pytest.raises(AssertionError) as raised:
+        run_state_machine_as_test(machine, settings=TEETH_SETTINGS)
+    return str(raised.value) + "\n" + "\n".join(getattr(raised.value, "__notes__", []))
+
+
+class _HeartbeatDroppingTransport:
+    """Passes every command to `inner` except heartbeat, for which it returns a made-up expiry."""
+
+    def __init__(self, inner: Transport) -> None:
+        self.inner = inner
+        self.clock = inner.clock
+        self.core = inner.core
+        self.server = getattr(inner, "server", None)
+
+    def call(self, command: str, *args: Any) -> Any:
+        if command == "heartbeat":
+            return self.clock.now() + 60
+        return self.inner.call(command, *args)
+
+
+class _FrozenClock(SimClock):
+    """A clock whose advance() does nothing."""
+
+    def advance(self, seconds: float) -> float:
+        return self.now()
+
+
+class _CompleteIgnoresNext(Job):
+    """A bindings bug: complete(next=...) completes the job instead of moving it on."""
+
+    def complete(self, next: str | None = None, delay: float = 0, depends: Any = None) -> str:
+        return super().complete()
+
+
+def test_dropped_heartbeats_are_found() -> None:
+    class DroppedHeartbeats(JobLifecycleMachine):
+        def make_transport(self, clock: SimClock) -> Transport:
+            return _HeartbeatDroppingTransport(super().make_transport(clock))
+
+    report = _falsifying_steps(DroppedHeartbeats)
+
+    assert "state.pop(" in report
+    assert "state.heartbeat(" in report
+
+
+def test_frozen_clock_is_found() -> None:
+    class FrozenClock(JobLifecycleMachine):
+        def make_clock(self) -> SimClock:
+            return _FrozenClock()
+
+    report = _falsifying_steps(FrozenClock)
+
+    assert "advance_clock(seconds=" in report
+    assert "the clock moved from" in report
+
+
+def test_planted_bindings_bug_is_found() -> None:
+    class CompleteIgnoresNext(JobLifecycleMachine):
+        def held_job(self, backend: Backend, worker: str, record: dict[str, Any]) -> Job:
+            return _CompleteIgnoresNext(backend.client(worker), record)
+
+    report = _falsifying_steps(CompleteIgnoresNext)
+
+    assert "state.put(" in report
+    assert "state.pop(" in report
+    assert "state.complete(" in report
+    assert "next_queue='q" in report
