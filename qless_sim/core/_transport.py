@@ -140,8 +140,12 @@ def decode_reply(value: Any) -> Any:
 class Transport(Protocol):
     """What the bindings talk to: a clock, the loaded core and `call`."""
 
-    clock: Clock
     core: CoreScript
+
+    @property
+    def clock(self) -> Clock:
+        """The clock whose `now()` every command is called with."""
+        ...
 
     def call(self, command: str, *args: Any) -> Any:
         """Run qless-core `command` at `clock.now()` with `args`; return the decoded reply."""
@@ -154,10 +158,14 @@ class SimTransport:
     def __init__(self, server: SimulatedServer) -> None:
         self.server = server
         self.core = server.core
-        self.clock = server.clock
+
+    @property
+    def clock(self) -> Clock:
+        """The server's clock, read on every call, so replacing `server.clock` takes effect."""
+        return self.server.clock
 
     def call(self, command: str, *args: Any) -> Any:
-        argv = [encode_arg(command), encode_arg(self.clock.now())]
+        argv = [encode_arg(command), encode_arg(self.server.clock.now())]
         argv.extend(encode_arg(arg) for arg in args)
         try:
             reply = self.server.eval_script(argv)

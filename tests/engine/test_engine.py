@@ -319,3 +319,13 @@ def test_qless_py_core_on_real_redis_7_advice(real_redis: Any) -> None:
     assert "which Redis 6.2.7 and later reject, and this Redis is one of them" in message
     assert "run this core on a Redis older than 6.2.7, or use the 'reqless' core" in message
     assert "redis_rules" not in message
+
+
+def test_transport_follows_replaced_server_clock() -> None:
+    server = SimulatedServer("reqless", clock=SimClock(START))
+    qless = SimTransport(server)
+    server.clock = SimClock(START + 1000)
+    assert qless.clock is server.clock
+    put(qless, "testing", "jid-1", {})
+    history = json.loads(qless.call("get", "jid-1"))["history"]
+    assert history[0]["when"] == START + 1000
