@@ -72,8 +72,19 @@ def redis_server() -> Iterator[str]:
     port = free_port()
     with tempfile.TemporaryDirectory() as directory:
         process = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", directory],
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                directory,
+            ],
             stdout=subprocess.DEVNULL,
         )
         url = f"redis://127.0.0.1:{port}/0"
@@ -248,7 +259,9 @@ def memory_use(url: str, jobs: int) -> dict[str, float]:
     # A fresh process, so that memory freed by earlier measurements is not reused.
     probe = subprocess.run(
         [sys.executable, "-c", _MEMORY_PROBE, str(jobs)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     sim_bytes = int(probe.stdout.strip())
 
@@ -263,7 +276,7 @@ def memory_use(url: str, jobs: int) -> dict[str, float]:
     return {"sim": sim_bytes / jobs, "real": (used_after - used_before) / jobs}
 
 
-SUITE_TEST = '''
+SUITE_TEST = """
 def test_lifecycle_{n}(qless_client, qless_clock):
     queue = qless_client.queue("suite")
     queue.put("suite.jobs.Step", {{"n": {n}}})
@@ -273,7 +286,7 @@ def test_lifecycle_{n}(qless_client, qless_clock):
     job["step"] = "done"
     queue.complete(job)
     assert qless_client.jobs[job.jid].state == "complete"
-'''
+"""
 
 
 def suite_wall_time(url: str, tests: int) -> dict[str, float]:
@@ -335,8 +348,11 @@ def report(scale: Scale, url: str, quick: bool) -> str:
     lines = [
         "# qless_sim benchmarks",
         "",
-        "Produced by `python benchmarks/bench.py" + (" --quick" if quick else "") + "` on "
-        + time.strftime("%Y-%m-%d") + ". Numbers are medians; a ratio is sim / real, so "
+        "Produced by `python benchmarks/bench.py"
+        + (" --quick" if quick else "")
+        + "` on "
+        + time.strftime("%Y-%m-%d")
+        + ". Numbers are medians; a ratio is sim / real, so "
         "below 1 means the simulator is faster.",
         "",
         *machine_details(url),
@@ -347,8 +363,17 @@ def report(scale: Scale, url: str, quick: bool) -> str:
         "| --- | ---: | ---: | ---: | --- |",
     ]
     latencies = operation_latencies(url, scale.rounds)
-    for name in ["put", "pop", "pop(20)", "heartbeat", "complete", "fail", "retry", "peek",
-                 "stats"]:
+    for name in [
+        "put",
+        "pop",
+        "pop(20)",
+        "heartbeat",
+        "complete",
+        "fail",
+        "retry",
+        "peek",
+        "stats",
+    ]:
         sim, real = latencies[name]["sim"], latencies[name]["real"]
         ratio = sim / real
         lines.append(
@@ -391,8 +416,7 @@ def report(scale: Scale, url: str, quick: bool) -> str:
         "",
         f"## Memory for {scale.memory_jobs:,} waiting jobs (bytes per job)",
         "",
-        "| simulator (RSS growth of a fresh process) | real Redis (used_memory growth) "
-        "| ratio |",
+        "| simulator (RSS growth of a fresh process) | real Redis (used_memory growth) | ratio |",
         "| ---: | ---: | ---: |",
         f"| {memory['sim']:,.0f} | {memory['real']:,.0f} | {memory['sim'] / memory['real']:.2f} |",
     ]
