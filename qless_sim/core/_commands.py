@@ -74,6 +74,18 @@ def _hash_getter(value: Hash) -> Callable[[bytes], Any]:
 _HASH_INTERNALS = hasattr(Hash(), "_values") and hasattr(Hash(), "_expiry_heap")
 
 
+def _inclusive_range(start: int, stop: int, length: int) -> tuple[int, int]:
+    """Clamp a Redis index range (negative counts from the end, stop inclusive).
+
+    The result is empty when start > stop, as ZRANGE, LRANGE and LTRIM treat it.
+    """
+    if start < 0:
+        start = max(length + start, 0)
+    if stop < 0:
+        stop += length
+    return start, min(stop, length - 1)
+
+
 def format_score(score: float) -> bytes:
     # Redis 7.0 replies with doubles as "%.17g" and "inf"/"-inf" (addReplyDouble).
     if math.isinf(score):
@@ -386,13 +398,8 @@ class DirectCommands:
         if zset is None:
             return []
         length = len(zset)
-        # Redis: negative ranks count from the end, and stop is inclusive.
-        if start < 0:
-            start = max(length + start, 0)
-        if stop < 0:
-            stop += length
-        stop = min(stop, length - 1)
-        if start > stop or start >= length:
+        start, stop = _inclusive_range(start, stop, length)
+        if start > stop:
             return []
         if reverse:
             # Ranks count from the highest score; islice takes forward positions.
@@ -577,12 +584,7 @@ class DirectCommands:
             return NOT_HANDLED
         if items is None:
             return []
-        length = len(items)
-        if start < 0:
-            start = max(length + start, 0)
-        if stop < 0:
-            stop += length
-        stop = min(stop, length - 1)
+        start, stop = _inclusive_range(start, stop, len(items))
         if start > stop:
             return []
         return items[start : stop + 1]
@@ -632,12 +634,7 @@ class DirectCommands:
             return NOT_HANDLED
         if items is None:
             return _OK
-        length = len(items)
-        if start < 0:
-            start = max(length + start, 0)
-        if stop < 0:
-            stop += length
-        stop = min(stop, length - 1)
+        start, stop = _inclusive_range(start, stop, len(items))
         if start > stop:
             del items[:]
         else:
