@@ -25,6 +25,7 @@ from ._cjson import (
     Decoder,
     lua_type_name,
 )
+from ._commands import NOT_HANDLED
 
 # Redis versions whose script rules the runtime can emulate. 6.2.7 made the
 # Lua globals and libraries read-only; 7.0 changed the error reply wrapping.
@@ -415,6 +416,10 @@ class Runtime:
         self.sha = hashlib.sha1(source).hexdigest()
         self.compilations = 0
         self._execute = execute
+        # Command name -> direct implementation (see `_commands.DirectCommands`),
+        # set by the server before each run; a command it declines, or one
+        # missing here, goes through `execute`.
+        self.direct_table: dict[bytes, Callable[[Sequence[bytes]], Any]] = {}
         self._script_errors = _SCRIPT_ERRORS_7 if self.redis_rules >= 7 else _SCRIPT_ERRORS_5
         self._sha1hex_error = _SHA1HEX_ERROR
         if self.redis_rules >= 7:
@@ -586,6 +591,25 @@ class Runtime:
         return self._to_lua(reply)
 
     def _redis_call(self, *args: Any) -> Any:
+        # The path most redis.call commands take: a direct command (see
+        # `direct_table`), string arguments, a string or integer reply.
+        if args:
+            direct = self.direct_table.get(args[0])
+            if direct is not None:
+                for arg in args:
+                    if type(arg) is not bytes:
+                        try:
+                            args = tuple([_command_arg(item) for item in args])
+                        except TypeError:
+                            # A table or boolean argument: `_command` words the error.
+                            return self._command(args)
+                        break
+                reply = direct(args[1:])
+                if reply is not NOT_HANDLED:
+                    kind = type(reply)
+                    if kind is bytes or kind is int:
+                        return reply
+                    return self._to_lua(reply)
         return self._command(args)
 
     def _redis_pcall(self, *args: Any) -> Any:

@@ -180,6 +180,7 @@ class SimulatedServer:
             self._direct_table = self._direct.table
         else:
             self._direct_table = {}
+        self.runtime.direct_table = self._direct_table
         try:
             return self.runtime.run(argv, keys)
         finally:
