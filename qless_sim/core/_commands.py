@@ -5,9 +5,9 @@ argument conversion, a `CommandItem` per key, RESP conversion and keyspace
 notifications. That costs about 12 µs a command, and one qless-core pop makes
 over 30 of them. The functions here do the same work on the same objects
 (`Hash`, `ZSet`, `ExpiringMembersSet`, `list` inside `Database`) for the
-common argument shapes, and return `None` to send anything else (options,
-wrong types, malformed numbers, errors) to fakeredis's own implementation, so
-every error reply still comes from fakeredis.
+common argument shapes. For anything else (options, wrong types, malformed
+numbers, errors) they return `NOT_HANDLED`, and the command goes to
+fakeredis's own implementation, so every error reply still comes from it.
 
 Replies match fakeredis's RESP2 replies, which the differential tests compare
 with a real Redis 7.0.

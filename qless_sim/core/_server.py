@@ -122,7 +122,7 @@ class SimulatedServer:
     (5, 6 or 7). Scripts run one at a time, so each is atomic, as on Redis.
 
     `direct_commands` (default True) runs the Redis commands qless-core uses
-    most on fakeredis's data without its generic dispatch; set it to False to
+    most on fakeredis's data without its generic dispatch. Set it to False to
     run every command through fakeredis's own implementation.
     """
 
@@ -136,7 +136,7 @@ class SimulatedServer:
         self.core = core if isinstance(core, CoreScript) else load_core(core)
         self.clock: Clock = clock if clock is not None else SimClock()
         self.redis_rules = resolve_redis_rules(redis_rules)
-        # fakeredis answers as Redis 7 for the commands qless-core uses.
+        # fakeredis replies as Redis 7 does to the commands qless-core uses.
         self.data = FakeServer(version=(7,))
         # Clients made by redis_client() find the engine through the data server.
         setattr(self.data, "qless_sim", self)  # noqa: B010
@@ -168,7 +168,7 @@ class SimulatedServer:
             return self.run_unlocked(argv)
 
     def run_unlocked(self, argv: Sequence[bytes], keys: Sequence[bytes] = (), db: int = 0) -> Any:
-        """Run the core on database `db`; the caller holds `lock`."""
+        """Run the core on database `db`; the caller must have acquired `lock`."""
         self.calls += 1
         if db != self._db_number:
             self._use_db(db)
@@ -216,7 +216,7 @@ class SimulatedServer:
             and not self.data.subscribers
             and not self.data.psubscribers
         ):
-            # Nobody has ever subscribed on this server, so nobody receives it.
+            # No client has ever subscribed on this server, so no client receives it.
             return 0
         entry = self._commands.get(name)
         if entry is None:

@@ -123,7 +123,7 @@ def load_core(core: str | os.PathLike[str] | None = None) -> CoreScript:
 
     Raises `CoreNotFoundError` for a missing distribution or file, and
     `InvalidCoreError` for a file that is not a qless-core script. When the
-    value came from QLESS_SIM_CORE, the message says so.
+    value came from QLESS_SIM_CORE, the message names the variable.
     """
     value = resolve_core_name(core)
     if core is None and os.environ.get(CORE_ENV_VAR):

@@ -41,7 +41,7 @@ _REPLY_OLD = re.compile(
     re.DOTALL,
 )
 
-# qless-core's wording when a worker acts on a job it no longer holds
+# qless-core's wording when a worker acts on a job whose lease it lost
 # (qless-core d15c37c and reqless 0.13: Heartbeat, Complete, Fail, Retry).
 _LOST_LOCK = re.compile(
     r"^(Heartbeat|Complete|Fail|Retry)\(\): Job ("
@@ -138,7 +138,7 @@ def decode_reply(value: Any) -> Any:
 
 @runtime_checkable
 class Transport(Protocol):
-    """What the bindings talk to: a clock, the loaded core and `call`."""
+    """The interface the bindings call: a clock, the loaded core and `call`."""
 
     core: CoreScript
 
