@@ -587,7 +587,9 @@ class QlessModel:
         job = self.jobs.get(jid)
         state = job.state if job is not None else None
         if job is None or job.state != "depends":
-            shown = "nil" if state is None else state
+            # A missing job's state field reads as Redis's nil reply, which
+            # Redis 7 scripting turns into Lua `false`, and qless-core prints it.
+            shown = "false" if state is None else state
             return _error(
                 "QlessError", f"Depends(): Job {jid} not in the depends state: {shown}"
             )
@@ -669,6 +671,48 @@ class QlessModel:
 
     def unrecur(self, jid: str) -> None:
         self.recurring.pop(jid, None)
+
+    # -- what the machine asks when it chooses a step -----------------------
+
+    def has_work(self, now: float, queue: str) -> bool:
+        """Return whether a pop of `queue` at `now` would lease a job or change a lapsed lease.
+
+        A paused queue counts too: popping it must return nothing.
+        """
+        for job in self.queue_jobs(queue):
+            if job.work is not None:
+                return True
+            if job.lock is not None and job.lock <= now:
+                return True
+            if job.scheduled is not None and job.scheduled <= now:
+                return True
+        return any(r.queue == queue and 0 <= r.next <= now for r in self.recurring.values())
+
+    def deadlines(self, now: float) -> list[float]:
+        """Return the future times at which a pop would find something new, soonest first.
+
+        These are lease expiries, ends of grace periods, scheduled jobs' times
+        and recurring jobs' next runs.
+        """
+        times = set()
+        for job in self.jobs.values():
+            for score in (job.lock, job.scheduled):
+                if score is not None and score > now:
+                    times.add(score)
+        times.update(r.next for r in self.recurring.values() if r.next > now)
+        return sorted(times)
+
+    def jobs_in_state(self, *states: str) -> list[str]:
+        """Return the jids of jobs in one of `states`, newest first."""
+        return [jid for jid, job in reversed(self.jobs.items()) if job.state in states]
+
+    def live_leases(self) -> list[tuple[str, str]]:
+        """Return (worker, jid) for every running job, newest first."""
+        return [
+            (job.worker, jid)
+            for jid, job in reversed(self.jobs.items())
+            if job.state == "running"
+        ]
 
     # -- what qless reports ------------------------------------------------
 

@@ -17,10 +17,11 @@ or subclass it to add rules and invariants of your own (see the README).
 from __future__ import annotations
 
 import json
+import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -71,8 +72,62 @@ class Lease(NamedTuple):
     jid: str
 
 
-def _jid(job: str | Lease) -> str:
-    return job.jid if isinstance(job, Lease) else job
+_T = TypeVar("_T")
+
+
+def _drawn_from_machine(
+    choose: Callable[[Any], Sequence[_T]], otherwise: st.SearchStrategy[_T]
+) -> st.SearchStrategy[_T]:
+    """Draw one of the values `choose(machine)` returns when the step runs, else from `otherwise`.
+
+    Rules use this to pick from the machine's current state (a queue that has
+    work, a running job) so that fewer steps are spent on no-ops. Hypothesis
+    prints the drawn value itself in a falsifying example.
+    """
+
+    def sample(machine: Any) -> st.SearchStrategy[_T]:
+        choices = list(choose(machine))
+        return st.sampled_from(choices) if choices else otherwise
+
+    return st.runner().flatmap(sample)
+
+
+def _jobs_preferring(*states: str) -> st.SearchStrategy[str]:
+    """Jids of the machine's jobs, half the time from jobs in `states` when there are any.
+
+    Canceled jids stay in the pool, so that rules also meet jobs that no longer exist.
+    """
+
+    def sample(machine: Any) -> st.SearchStrategy[str]:
+        pool = machine.jid_pool()
+        preferred = machine.model.jobs_in_state(*states)
+        if preferred:
+            return st.sampled_from(preferred) | st.sampled_from(pool)
+        return st.sampled_from(pool)
+
+    return st.runner().flatmap(sample)
+
+
+def _dependency_lists(machine: Any) -> st.SearchStrategy[list[str]]:
+    """Nothing half the time, else one or two of the machine's jobs, newer ones more often."""
+    return st.just([]) | _jid_lists(machine)
+
+
+def _jid_lists(machine: Any) -> st.SearchStrategy[list[str]]:
+    jids = list(reversed(machine.model.jobs))
+    if not jids:
+        return st.just([])
+    return st.lists(st.sampled_from(jids), min_size=1, max_size=2, unique=True)
+
+
+def _deadline_steps(machine: Any) -> st.SearchStrategy[int]:
+    """Clock steps that land on, or one second short of, the machine's next deadlines."""
+    now = machine.now()
+    steps: set[int] = set()
+    for deadline in machine.model.deadlines(now)[:3]:
+        step = math.ceil(deadline - now)
+        steps.update(seconds for seconds in (step - 1, step) if seconds > 0)
+    return st.sampled_from(sorted(steps)) if steps else qs.clock_steps()
 
 
 @dataclass
@@ -120,11 +175,30 @@ class JobLifecycleMachine(RuleBasedStateMachine):
     _servers: ClassVar[dict[tuple[str | None, int | str | None], SimulatedServer]] = {}
 
     jobs = Bundle("jobs")
-    # Most jobs depend on nothing, so that most puts can be popped.
-    _DEPENDS: st.SearchStrategy[list[str]] = st.just([]) | st.lists(jobs, max_size=2, unique=True)
     leases = Bundle("leases")
+
+    # Strategies that read the machine's state when a step is drawn. Drawing
+    # from an empty Bundle inside another strategy would make Hypothesis throw
+    # the whole example away, so jobs nested in arguments come from the model.
+    # Half the jobs depend on nothing, so that most puts can be popped.
+    _DEPENDS: st.SearchStrategy[list[str]] = st.runner().flatmap(_dependency_lists)
+    # A queue that a pop would find work in: waiting jobs, lapsed leases, or
+    # due scheduled and recurring jobs.
+    _QUEUE_WITH_WORK = _drawn_from_machine(
+        lambda machine: machine.queues_with_work(), qs.queue_names(QUEUES)
+    )
+    # A lease whose worker still runs its job.
+    _LIVE_LEASE = _drawn_from_machine(
+        lambda machine: [Lease(*lease) for lease in machine.model.live_leases()], st.nothing()
+    )
+    # Who acts on a lease: mostly its own worker (None), sometimes any worker.
+    _ACTING_WORKER: st.SearchStrategy[str | None] = st.sampled_from(
+        [None, None, None, None, *WORKERS]
+    )
+    # Half the clock steps land on the next lease expiry, end of a grace
+    # period, or scheduled or recurring time, or one second short of it.
+    _CLOCK_STEPS = qs.clock_steps() | st.runner().flatmap(_deadline_steps)
     recurring_jobs = Bundle("recurring_jobs")
-    paused_queues = Bundle("paused_queues")
 
     def __init__(self) -> None:
         super().__init__()
@@ -136,6 +210,7 @@ class JobLifecycleMachine(RuleBasedStateMachine):
         # The data each worker received when it last popped a job: what a
         # worker sends back with heartbeat, complete and fail.
         self.held_data: dict[tuple[str, str], Any] = {}
+        self.canceled: list[str] = []
         self.histories: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
     # -- hooks -------------------------------------------------------------
@@ -208,6 +283,19 @@ class JobLifecycleMachine(RuleBasedStateMachine):
     def now(self) -> float:
         return self.clock.now()
 
+    def queues_with_work(self) -> list[str]:
+        """Return the queues a pop would lease from, or find a lapsed lease in, now."""
+        return [queue for queue in QUEUES if self.model.has_work(self.now(), queue)]
+
+    def jid_pool(self) -> list[str]:
+        """Return every jid the machine has met, newest first: its jobs, then canceled ones."""
+        return [*reversed(self.model.jobs), *reversed(self.canceled)]
+
+    def holds_lease(self, lease: Lease) -> bool:
+        """Return whether `lease`'s worker still runs its job."""
+        job = self.model.jobs.get(lease.jid)
+        return job is not None and job.state == "running" and job.worker == lease.worker
+
     def _held_record(self, worker: str, jid: str) -> dict[str, Any]:
         """Return the record `worker` holds for `jid`: its data from its last pop.
 
@@ -240,12 +328,37 @@ class JobLifecycleMachine(RuleBasedStateMachine):
 
     # -- rules -------------------------------------------------------------
 
-    @initialize()
-    def start_empty(self) -> None:
+    # One initialize rule, because Hypothesis runs initialize rules in any order.
+    @initialize(
+        target=jobs,
+        queue=qs.queue_names(QUEUES),
+        retries=st.lists(qs.retries(), max_size=4),
+    )
+    def start_with_ready_jobs(self, queue: str, retries: list[int]) -> Any:
+        """Check that qless starts empty, then put one ready job per entry of `retries`.
+
+        The first pops then find work, whatever rules the example goes on to run.
+        """
         for backend in self.backends:
             assert backend.client(PRODUCER).call("queues") in ("{}", "[]"), (
                 f"the {backend.name} was not empty at the start of the example"
             )
+        return multiple(*(self._put_ready_job(queue, budget) for budget in retries))
+
+    def _put_ready_job(self, queue: str, retries: int) -> str:
+        jid = self._next_jid()
+        klass, data = "app.jobs.Ready", {"n": self.job_count}
+        expected = self.model.put(
+            self.now(), PRODUCER, queue, jid, klass, data, 0, 0, [], retries, []
+        )
+        self.run_command(
+            f"put(queue={queue!r}, jid={jid!r})",
+            expected,
+            lambda backend: backend.client(PRODUCER).queue(queue).put(
+                klass, data, retries=retries, jid=jid
+            ),
+        )
+        return jid
 
     @rule(
         target=jobs,
@@ -283,9 +396,12 @@ class JobLifecycleMachine(RuleBasedStateMachine):
         )
         return jid
 
+    # A pop of a queue without work only repeats `[]`, so pops run when some
+    # queue has work, and mostly pop that queue.
+    @precondition(lambda self: bool(self.queues_with_work()))
     @rule(
         target=leases,
-        queue=qs.queue_names(QUEUES),
+        queue=_QUEUE_WITH_WORK,
         worker=qs.worker_names(WORKERS),
         count=st.integers(min_value=1, max_value=2),
     )
@@ -301,7 +417,18 @@ class JobLifecycleMachine(RuleBasedStateMachine):
             self.held_data[(worker, jid)] = self.model.jobs[jid].data
         return multiple(*(Lease(worker, jid) for jid in expected))
 
-    @rule(lease=leases, worker=st.none() | qs.worker_names(WORKERS))
+    # Hypothesis picks among the runnable rules uniformly, and has no rule
+    # weights, so a second pop rule (the one-job pop workers run most) makes
+    # pops, and the lease steps that need them, more frequent.
+    @precondition(lambda self: bool(self.queues_with_work()))
+    @rule(target=leases, queue=_QUEUE_WITH_WORK, worker=qs.worker_names(WORKERS))
+    def pop_one(self, queue: str, worker: str) -> Any:
+        return self.pop(queue=queue, worker=worker, count=1)
+
+    # Heartbeats renew live leases: stale ones are tried by complete, fail and
+    # retry, and another worker's heartbeat (`worker`) still meets the error.
+    @precondition(lambda self: bool(self.model.live_leases()))
+    @rule(lease=_LIVE_LEASE, worker=_ACTING_WORKER)
     def heartbeat(self, lease: Lease, worker: str | None) -> None:
         """Renew `lease`, as its worker (`worker=None`) or as another worker."""
         worker, job = worker or lease.worker, lease.jid
@@ -313,9 +440,14 @@ class JobLifecycleMachine(RuleBasedStateMachine):
             lambda backend: self.held_job(backend, worker, record).heartbeat(),
         )
 
+    # complete, fail and retry consume the lease they act on and put it back
+    # only while its worker still holds the job, so that stale leases (whose
+    # job was completed, failed, retried or handed over) are tried once for
+    # the lost-lock error and then leave the bundle.
     @rule(
-        lease=leases,
-        worker=st.none() | qs.worker_names(WORKERS),
+        target=leases,
+        lease=consumes(leases),
+        worker=_ACTING_WORKER,
         next_queue=st.none() | qs.queue_names(QUEUES),
         delay=st.sampled_from([0, 0, 30]),
         depends=_DEPENDS,
@@ -327,7 +459,7 @@ class JobLifecycleMachine(RuleBasedStateMachine):
         next_queue: str | None,
         delay: int,
         depends: list[str],
-    ) -> None:
+    ) -> Any:
         worker, job = worker or lease.worker, lease.jid
         if next_queue is None:
             delay, depends = 0, []
@@ -342,14 +474,16 @@ class JobLifecycleMachine(RuleBasedStateMachine):
                 next_queue, delay=delay, depends=depends
             ),
         )
+        return self._keep_if_held(lease)
 
     @rule(
-        lease=leases,
-        worker=st.none() | qs.worker_names(WORKERS),
+        target=leases,
+        lease=consumes(leases),
+        worker=_ACTING_WORKER,
         group=qs.failure_groups(),
         message=st.text(max_size=20),
     )
-    def fail(self, lease: Lease, worker: str | None, group: str, message: str) -> None:
+    def fail(self, lease: Lease, worker: str | None, group: str, message: str) -> Any:
         worker, job = worker or lease.worker, lease.jid
         record = self._held_record(worker, job)
         expected = self.model.fail(
@@ -360,14 +494,16 @@ class JobLifecycleMachine(RuleBasedStateMachine):
             expected,
             lambda backend: self.held_job(backend, worker, record).fail(group, message),
         )
+        return self._keep_if_held(lease)
 
     @rule(
-        lease=leases,
-        worker=st.none() | qs.worker_names(WORKERS),
+        target=leases,
+        lease=consumes(leases),
+        worker=_ACTING_WORKER,
         delay=st.sampled_from([0, 0, 30]),
         group=st.none() | qs.failure_groups(),
     )
-    def retry(self, lease: Lease, worker: str | None, delay: int, group: str | None) -> None:
+    def retry(self, lease: Lease, worker: str | None, delay: int, group: str | None) -> Any:
         worker, job = worker or lease.worker, lease.jid
         message = None if group is None else f"retried by {worker}"
         record = self._held_record(worker, job)
@@ -381,6 +517,10 @@ class JobLifecycleMachine(RuleBasedStateMachine):
                 delay, group=group, message=message
             ),
         )
+        return self._keep_if_held(lease)
+
+    def _keep_if_held(self, lease: Lease) -> Any:
+        return multiple(lease) if self.holds_lease(lease) else multiple()
 
     @rule(target=jobs, job=consumes(jobs))
     def cancel(self, job: str) -> Any:
@@ -391,16 +531,19 @@ class JobLifecycleMachine(RuleBasedStateMachine):
             lambda backend: _as_list(backend.client(PRODUCER).call("cancel", job)),
         )
         # A job that could not be canceled (others depend on it) stays in play.
-        return multiple(job) if isinstance(expected, ExpectedError) else multiple()
+        if isinstance(expected, ExpectedError):
+            return multiple(job)
+        self.canceled.append(job)
+        return multiple()
 
+    @precondition(lambda self: bool(self.model.jobs))
     @rule(
-        job=st.one_of(jobs, leases),
+        job=_jobs_preferring("running", "waiting"),
         queue=qs.queue_names(QUEUES),
         delay=st.sampled_from([0, 0, 30]),
         depends=_DEPENDS,
     )
-    def move(self, job: str | Lease, queue: str, delay: int, depends: list[str]) -> None:
-        job = _jid(job)
+    def move(self, job: str, queue: str, delay: int, depends: list[str]) -> None:
         if job not in self.model.jobs:
             return
         current = self.model.jobs[job]
@@ -414,9 +557,9 @@ class JobLifecycleMachine(RuleBasedStateMachine):
             lambda backend: self._fetch(backend, job).move(queue, delay=delay, depends=depends),
         )
 
-    @rule(job=st.one_of(jobs, leases), priority=qs.priorities())
-    def set_priority(self, job: str | Lease, priority: int) -> None:
-        job = _jid(job)
+    @precondition(lambda self: bool(self.model.jobs))
+    @rule(job=_jobs_preferring("waiting"), priority=qs.priorities())
+    def set_priority(self, job: str, priority: int) -> None:
         if job not in self.model.jobs:
             return
         expected = self.model.priority(job, priority)
@@ -428,29 +571,33 @@ class JobLifecycleMachine(RuleBasedStateMachine):
 
         self.run_command(f"set_priority(job={job!r}, priority={priority})", expected, act)
 
-    @rule(job=st.one_of(jobs, leases), tags=st.lists(qs.tags(), min_size=1, max_size=2))
-    def tag(self, job: str | Lease, tags: list[str]) -> None:
-        job = _jid(job)
-        expected = self.model.tag(job, tags)
-        self.run_command(
-            f"tag(job={job!r}, tags={tags!r})",
-            expected,
-            lambda backend: self._job_object(backend, job).tag(*tags),
-        )
+    # One rule for `tag add` and `tag remove`, and one for track and untrack,
+    # so that these bookkeeping commands take fewer of the steps.
+    @precondition(lambda self: bool(self.jid_pool()))
+    @rule(
+        job=_jobs_preferring(),
+        tags=st.lists(qs.tags(), min_size=1, max_size=2),
+        add=st.booleans(),
+    )
+    def tag(self, job: str, tags: list[str], add: bool) -> None:
+        if add:
+            expected = self.model.tag(job, tags)
+            self.run_command(
+                f"tag(job={job!r}, tags={tags!r})",
+                expected,
+                lambda backend: self._job_object(backend, job).tag(*tags),
+            )
+        else:
+            expected = self.model.untag(job, tags)
+            self.run_command(
+                f"untag(job={job!r}, tags={tags!r})",
+                expected,
+                lambda backend: self._job_object(backend, job).untag(*tags),
+            )
 
-    @rule(job=st.one_of(jobs, leases), tags=st.lists(qs.tags(), min_size=1, max_size=2))
-    def untag(self, job: str | Lease, tags: list[str]) -> None:
-        job = _jid(job)
-        expected = self.model.untag(job, tags)
-        self.run_command(
-            f"untag(job={job!r}, tags={tags!r})",
-            expected,
-            lambda backend: self._job_object(backend, job).untag(*tags),
-        )
-
-    @rule(job=st.one_of(jobs, leases), on=st.booleans())
-    def track(self, job: str | Lease, on: bool) -> None:
-        job = _jid(job)
+    @precondition(lambda self: bool(self.jid_pool()))
+    @rule(job=_jobs_preferring(), on=st.booleans())
+    def track(self, job: str, on: bool) -> None:
         expected = self.model.track(job, on)
         client_method = "track" if on else "untrack"
         self.run_command(
@@ -459,31 +606,36 @@ class JobLifecycleMachine(RuleBasedStateMachine):
             lambda backend: getattr(backend.client(PRODUCER), client_method)(job),
         )
 
-    @rule(job=jobs, on=st.lists(jobs, min_size=1, max_size=2, unique=True))
+    @precondition(lambda self: bool(self.model.jobs_in_state("depends")))
+    @rule(job=_jobs_preferring("depends"), on=st.runner().flatmap(_jid_lists))
     def depend(self, job: str, on: list[str]) -> None:
         expected = self.model.depends(self.now(), job, True, on)
         self.run_command(
             f"depend(job={job!r}, on={on!r})",
             expected,
-            lambda backend: self._fetch(backend, job).depend(*on),
+            lambda backend: self._job_object(backend, job).depend(*on),
         )
 
-    @rule(job=jobs, off=st.none() | st.lists(jobs, min_size=1, max_size=2, unique=True))
+    @precondition(lambda self: bool(self.model.jobs_in_state("depends")))
+    @rule(
+        job=_jobs_preferring("depends"),
+        off=st.none() | st.runner().flatmap(_jid_lists),
+    )
     def undepend(self, job: str, off: list[str] | None) -> None:
         expected = self.model.depends(self.now(), job, False, off)
         self.run_command(
             f"undepend(job={job!r}, off={'all' if off is None else off!r})",
             expected,
             lambda backend: (
-                self._fetch(backend, job).undepend(all=True)
+                self._job_object(backend, job).undepend(all=True)
                 if off is None
-                else self._fetch(backend, job).undepend(*off)
+                else self._job_object(backend, job).undepend(*off)
             ),
         )
 
-    @rule(job=st.one_of(jobs, leases))
-    def timeout(self, job: str | Lease) -> None:
-        job = _jid(job)
+    @precondition(lambda self: bool(self.model.jobs_in_state("running")))
+    @rule(job=_jobs_preferring("running"))
+    def timeout(self, job: str) -> None:
         expected = self.model.timeout(self.now(), job)
         self.run_command(
             f"timeout(job={job!r})",
@@ -493,7 +645,7 @@ class JobLifecycleMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: bool(self.model.failed))
     @rule(
-        group=qs.failure_groups() | st.sampled_from([f"failed-retries-{q}" for q in QUEUES]),
+        group=_drawn_from_machine(lambda machine: sorted(machine.model.failed), st.nothing()),
         queue=qs.queue_names(QUEUES),
         count=st.integers(min_value=1, max_value=3),
     )
@@ -555,28 +707,30 @@ class JobLifecycleMachine(RuleBasedStateMachine):
             lambda backend: bool(backend.client(PRODUCER).call("unrecur", recurring)),
         )
 
-    # At most one queue is paused at a time, so most pops can lease jobs.
-    @precondition(lambda self: not self.model.paused)
-    @rule(target=paused_queues, queue=qs.queue_names(QUEUES))
-    def pause(self, queue: str) -> str:
-        self.model.paused.add(queue)
-        self.run_command(
-            f"pause(queue={queue!r})",
-            None,
-            lambda backend: backend.client(PRODUCER).queue(queue).pause(),
-        )
-        return queue
+    # Pause and unpause share a rule, and unpausing is drawn twice as often,
+    # so that queues are paused for short spells and most pops can lease jobs.
+    # Pausing matters only while a pop could find work.
+    @precondition(lambda self: bool(self.model.paused or self.queues_with_work()))
+    @rule(queue=qs.queue_names(QUEUES), paused=st.sampled_from([False, False, True]))
+    def set_paused(self, queue: str, paused: bool) -> None:
+        if paused:
+            self.model.paused.add(queue)
+            self.run_command(
+                f"pause(queue={queue!r})",
+                None,
+                lambda backend: backend.client(PRODUCER).queue(queue).pause(),
+            )
+        else:
+            self.model.paused.discard(queue)
+            self.run_command(
+                f"unpause(queue={queue!r})",
+                None,
+                lambda backend: backend.client(PRODUCER).queue(queue).unpause(),
+            )
 
-    @rule(queue=consumes(paused_queues))
-    def unpause(self, queue: str) -> None:
-        self.model.paused.discard(queue)
-        self.run_command(
-            f"unpause(queue={queue!r})",
-            None,
-            lambda backend: backend.client(PRODUCER).queue(queue).unpause(),
-        )
-
-    @rule(seconds=qs.clock_steps())
+    # Time matters only to leases and scheduled and recurring jobs.
+    @precondition(lambda self: bool(self.model.deadlines(self.now())))
+    @rule(seconds=_CLOCK_STEPS)
     def advance_clock(self, seconds: int) -> None:
         before = self.clock.now()
         self.clock.advance(seconds)
