@@ -93,45 +93,89 @@ class ParityDatabase:
     def db(self) -> int:
         return int(self.client.connection_pool.connection_kwargs.get("db", 0))
 
-    def check(self, option: str) -> None:
-        """Connect, and reject a database that contains keys outside ``ql:`` (deleting nothing)."""
+    def check(self, option: str, workers: int = 1) -> None:
+        """Connect, and reject a database that is not empty (deleting nothing).
+
+        Keys outside ``ql:`` belong to something else; keys inside it may be a
+        live qless deployment. Parity mode empties the database before every
+        test and at the end of the run, so a database it used stays empty.
+        `workers` is how many consecutive databases the run uses (xdist).
+        """
         import redis as redis_py
 
         where = describe_database(self.client)
         try:
             info = self.client.info("server")
             foreign: list[str] = []
+            qless: list[str] = []
             for key in self.client.scan_iter(count=1000):
                 name = key.decode("utf-8", "replace") if isinstance(key, bytes) else str(key)
-                if not name.startswith(QLESS_NAMESPACE):
-                    foreign.append(name)
-                    if len(foreign) == 5:
-                        break
-            total = self.client.dbsize() if foreign else 0
+                found = qless if name.startswith(QLESS_NAMESPACE) else foreign
+                if len(found) < 5:
+                    found.append(name)
+                if len(foreign) == 5:
+                    break
+            total = self.client.dbsize() if foreign or qless else 0
+        except redis_py.exceptions.ResponseError as error:
+            if "out of range" in str(error):
+                raise ParityError(
+                    f"{option} {self.url!r}: {where} does not exist on that server ({error}); "
+                    "Redis has databases 0 to 15 unless its `databases` setting says otherwise, "
+                    f"so choose a database number such as {self._suggested_db(workers)}"
+                ) from None
+            raise ParityError(
+                f"{option} {self.url!r}: cannot use {where} ({error}); point the option at "
+                "a Redis database that accepts commands"
+            ) from None
         except redis_py.exceptions.RedisError as error:
             raise ParityError(
                 f"{option} {self.url!r}: cannot use {where} ({error}); start a Redis server "
                 "there, or point the option at one that is running"
             ) from None
         self.server_version = str(info.get("redis_version", "unknown"))
+        count = f"{total} key" if total == 1 else f"{total} keys"
+        flush = f"`{self._redis_cli()} FLUSHDB`"
+        elsewhere = (
+            "Point the option at an empty database (for example another database number "
+            f"such as {self._url_with_db(self._suggested_db(workers))})"
+        )
         if foreign:
             examples = ", ".join(repr(name) for name in foreign)
-            count = f"{total} key" if total == 1 else f"{total} keys"
             raise ParityError(
                 f"{option} {self.url!r}: {where} contains keys outside qless's "
                 f"'{QLESS_NAMESPACE}' namespace ({count} in total, for example "
                 f"{examples}). Parity mode empties its database before every test, so it "
-                "rejects a database that may hold other data; nothing was deleted. Point the "
-                "option at an empty database (for example another database number such as "
-                f"{self._other_database_url()}), or empty this one with "
-                f"`redis-cli -n {self.db} FLUSHDB` if its data is disposable"
+                f"rejects a database that may hold other data; nothing was deleted. {elsewhere}, "
+                f"or empty this one with {flush} if its data is disposable"
+            )
+        if qless:
+            examples = ", ".join(repr(name) for name in qless)
+            raise ParityError(
+                f"{option} {self.url!r}: {where} already contains qless data ({count}, for "
+                f"example {examples}), which may be a live qless deployment. Parity mode "
+                "empties its database before every test, so it rejects a database that is not "
+                f"empty; nothing was deleted. {elsewhere}, or, if the keys are left over from "
+                f"an interrupted test run, empty it with {flush}"
             )
 
-    def _other_database_url(self) -> str:
-        """Return this server's URL with another database number, for the refusal message."""
+    def _suggested_db(self, workers: int) -> int:
+        """Return a database number other than this one that leaves room for `workers`."""
+        highest_base = max(0, 16 - workers)
+        return highest_base if highest_base != self.db else max(0, highest_base - workers)
+
+    def _url_with_db(self, db: int) -> str:
         kwargs = self.client.connection_pool.connection_kwargs
-        other = 15 if self.db != 15 else 14
-        return f"redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{other}"
+        if kwargs.get("path"):
+            return f"unix://{kwargs['path']}?db={db}"
+        return f"redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{db}"
+
+    def _redis_cli(self) -> str:
+        """Return the redis-cli command line that reaches this database."""
+        kwargs = self.client.connection_pool.connection_kwargs
+        if kwargs.get("path"):
+            return f"redis-cli -s {kwargs['path']} -n {self.db}"
+        host, port = kwargs.get("host", "localhost"), kwargs.get("port", 6379)
+        return f"redis-cli -h {host} -p {port} -n {self.db}"
 
     def reset(self) -> None:
         """Empty the database (FLUSHDB) before a test."""

@@ -198,6 +198,13 @@ def check_redis_url(value: object, origin: str) -> str:
         parse_url(value.strip())  # type: ignore[no-untyped-call]
     except ValueError as error:
         raise OptionError(f"{problem} ({error})") from None
+    from .core import url_database
+
+    database = url_database(value.strip())
+    if database is not None and not database.isdigit():
+        # redis-py reads a database that is not a number as database 0, which
+        # parity mode would then empty.
+        raise OptionError(f"{problem} (the database {database!r} is not a number)")
     return value.strip()
 
 
@@ -223,15 +230,21 @@ def _is_numeric_config_key(key: str) -> bool:
 
 
 def _check_numeric_config(key: str, value: ConfigValue, origin: str) -> None:
-    if not _is_numeric_config_key(key) or isinstance(value, (int, float)):
+    if not _is_numeric_config_key(key):
         return
     try:
-        float(value)
+        number = float(value)
     except ValueError:
         raise OptionError(
             f"{OPTIONS['config'].source(origin)} sets {key!r} to {value!r}, but qless-core "
             f"reads {key!r} as a number; pass a number of seconds or a count, e.g. {key}=30"
         ) from None
+    if (key == "heartbeat" or key.endswith("-heartbeat")) and not number > 0:
+        # A lease of zero or fewer seconds has lapsed the moment a job is popped.
+        raise OptionError(
+            f"{OPTIONS['config'].source(origin)} sets {key!r} to {value!r}; a lease length "
+            f"must be a number of seconds > 0, e.g. {key}=30"
+        )
 
 
 def _check_config_value(key: str, value: object, origin: str) -> ConfigValue:

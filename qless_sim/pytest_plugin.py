@@ -135,16 +135,40 @@ def _xdist_worker_count(config: pytest.Config) -> int:
     return count
 
 
-def _check_parity_database(url: str, worker_index: int, option: str) -> None:
+def _check_parity_database(url: str, worker_index: int, option: str, workers: int) -> None:
     database = ParityDatabase(url, worker_index)
     try:
-        database.check(option)
+        database.check(option, workers)
     except ParityError as error:
         raise pytest.UsageError(
-            f"qless_sim: pytest-xdist worker gw{worker_index} would use it: {error}"
+            f"qless_sim: pytest-xdist worker gw{worker_index} uses database "
+            f"{database.db}: {error}"
         ) from None
     finally:
         database.close()
+
+
+def _redis_version(text: str) -> tuple[int, ...]:
+    """Parse a Redis version such as '7.0.15'; an unknown version reads as (0,)."""
+    try:
+        return tuple(int(part) for part in text.split(".")[:3])
+    except ValueError:
+        return (0,)
+
+
+def _check_parity_core(core: CoreScript, parity: ParityDatabase) -> None:
+    """Reject a 2016 core on a real Redis 6.2.7 or later, where every command would fail."""
+    from .core import ApiEdition
+
+    legacy = core.edition is ApiEdition.LEGACY_2016
+    if legacy and _redis_version(parity.server_version) >= (6, 2, 7):
+        parity.close()
+        raise pytest.UsageError(
+            f"qless_sim: parity mode runs core {core.describe()} on Redis "
+            f"{parity.server_version}, but that core writes Lua's global `table` library, "
+            "which Redis 6.2.7 and later reject, so every qless command would fail; point "
+            "--qless-redis-url at a Redis older than 6.2.7, or use the reqless core"
+        )
 
 
 def _check_core_rules(core: CoreScript, redis_rules: int, where: str) -> None:
@@ -202,14 +226,23 @@ def pytest_configure(config: pytest.Config) -> None:
         # Under xdist the controller checks every worker's database before
         # any worker starts: a worker that rejected its own would be replaced
         # by xdist with one on the next database, and the run would go on.
-        for index in range(1, _xdist_worker_count(config)):
-            _check_parity_database(settings.redis_url, index, option)
+        workers = _xdist_worker_count(config)
+        for index in range(1, workers):
+            _check_parity_database(settings.redis_url, index, option, workers)
         parity = ParityDatabase(settings.redis_url, _worker_index(config))
         try:
-            parity.check(option)
+            parity.check(option, max(workers, 1))
         except ParityError as error:
             parity.close()
             raise pytest.UsageError(f"qless_sim: {error}") from None
+        if "redis_rules" in layers[0] or "redis_rules" in layers[1]:
+            parity.close()
+            raise pytest.UsageError(
+                "qless_sim: --qless-redis-rules (or qless_redis_rules) sets the rules the "
+                f"simulator emulates, but parity mode runs on a real Redis "
+                f"{parity.server_version}, which applies its own; drop the option"
+            )
+        _check_parity_core(core, parity)
     else:
         _check_core_rules(core, redis_rules, "the qless_sim options")
 
@@ -443,6 +476,14 @@ def qless_py_client(
 
     import pkgutil
     import time
+
+    parity = _qless_backend.parity
+    if parity is not None and _redis_version(parity.server_version) >= (6, 2, 7):
+        pytest.skip(
+            "qless_py_client runs the core qless-py ships, which writes Lua's global `table` "
+            f"library; parity mode's Redis {parity.server_version} rejects that (Redis 6.2.7 "
+            "and later do), so point --qless-redis-url at a Redis older than 6.2.7"
+        )
 
     shipped = pkgutil.get_data("qless", "qless-core/qless.lua")
     if shipped != _qless_backend.core.source:

@@ -8,7 +8,14 @@ from typing import Any
 import redis as redis_py
 
 from ..clock import Clock
-from ..core import CoreScript, RedisTransport, SimTransport, SimulatedServer, load_core
+from ..core import (
+    CoreScript,
+    RedisTransport,
+    SimTransport,
+    SimulatedServer,
+    load_core,
+    url_database,
+)
 from ..errors import InvalidArgumentError
 from .client import Client
 
@@ -52,6 +59,12 @@ def client(
                 "host/port/db, not both"
             )
         if url is not None:
+            database = url_database(url)
+            if database is not None and not database.isdigit():
+                raise InvalidArgumentError(
+                    f"client({url!r}): the database {database!r} is not a number; pass a URL "
+                    "such as redis://127.0.0.1:6379/0"
+                )
             try:
                 connection: Any = redis_py.Redis.from_url(url)
             except ValueError as error:

@@ -25,6 +25,7 @@ from ._transport import (
     encode_arg,
     error_from_reply,
     qless_message,
+    url_database,
 )
 
 __all__ = [
@@ -47,4 +48,5 @@ __all__ = [
     "qless_message",
     "resolve_core_name",
     "resolve_redis_rules",
+    "url_database",
 ]

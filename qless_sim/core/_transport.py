@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
+from urllib.parse import parse_qs, urlparse
 
 import redis as redis_py
 from fakeredis._helpers import SimpleString
@@ -93,6 +94,21 @@ def error_from_reply(
     if "calling Redis command from script" in message or "called from script" in message:
         return ScriptError(message, reply, command)
     return QlessError(message, reply, command)
+
+
+def url_database(url: str) -> str | None:
+    """Return the database part of a Redis URL as written (path or ?db=), or None.
+
+    redis-py reads a database that is not a number as database 0 without a
+    word, so callers check this before connecting.
+    """
+    parsed = urlparse(url)
+    query = parse_qs(parsed.query).get("db")
+    if query:
+        return query[0]
+    if parsed.scheme in ("redis", "rediss"):
+        return parsed.path.strip("/") or None
+    return None
 
 
 def encode_arg(value: Any) -> bytes:

@@ -294,3 +294,12 @@ def test_client_rejects_bad_url() -> None:
     message = str(raised.value)
     assert message.startswith("client('http://127.0.0.1:6379/0'): Redis URL must specify")
     assert message.endswith("pass a URL such as redis://127.0.0.1:6379/0")
+
+
+def test_client_rejects_database_that_is_not_a_number() -> None:
+    with pytest.raises(InvalidArgumentError) as raised:
+        qless_sim.client("redis://127.0.0.1:6379/abc")
+    assert str(raised.value) == (
+        "client('redis://127.0.0.1:6379/abc'): the database 'abc' is not a number; pass a URL "
+        "such as redis://127.0.0.1:6379/0"
+    )

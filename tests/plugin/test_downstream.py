@@ -135,7 +135,7 @@ def test_parity_rejects_foreign_keys(
             "rejects a database that may hold other data; nothing was deleted. Point the "
             "option at an empty database (for example another database number such as "
             f"redis://127.0.0.1:{port}/15), or empty this one with "
-            f"`redis-cli -n {db} FLUSHDB` if its data is disposable"
+            f"`redis-cli -h 127.0.0.1 -p {port} -n {db} FLUSHDB` if its data is disposable"
         ]
     )
     assert client.get("app:user:1") == b"alice"
@@ -233,6 +233,7 @@ def test_xdist_parity_checks_every_worker_database(
     # gw1 would use the second database; the controller must reject it
     # before any worker starts, instead of xdist replacing the worker.
     second = redis.Redis.from_url(parity_databases[1])
+    second_db = parity_databases[1].rpartition("/")[2]
     second.set("app:user:1", "alice")
     pytester.makepyfile("def test_never_runs(qless_client):\n    raise AssertionError\n")
 
@@ -241,11 +242,110 @@ def test_xdist_parity_checks_every_worker_database(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [
-            "ERROR: qless_sim: pytest-xdist worker gw1 would use it: --qless-redis-url "
-            f"'{parity_databases[0]}': 127.0.0.1:* database "
-            f"{parity_databases[1].rpartition('/')[2]} contains keys outside qless's 'ql:' "
-            "namespace (1 key in total, for example 'app:user:1')*"
+            f"ERROR: qless_sim: pytest-xdist worker gw1 uses database {second_db}: "
+            f"--qless-redis-url '{parity_databases[0]}': 127.0.0.1:* database {second_db} "
+            "contains keys outside qless's 'ql:' namespace (1 key in total, for example "
+            "'app:user:1')*"
         ]
     )
     assert second.get("app:user:1") == b"alice"
     second.close()
+
+
+@pytest.mark.redis_server
+def test_parity_rejects_existing_qless_data(
+    pytester: pytest.Pytester, parity_databases: list[str]
+) -> None:
+    # A database holding only ql: keys may be a live qless: refuse it too.
+    url = parity_databases[0]
+    db = url.rpartition("/")[2]
+    client = redis.Redis.from_url(url)
+    client.zadd("ql:queues", {"production": 1})
+    pytester.makepyfile("def test_never_runs(qless_client):\n    raise AssertionError\n")
+
+    result = pytester.runpytest("--qless-redis-url", url)
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            f"ERROR: qless_sim: --qless-redis-url '{url}': 127.0.0.1:* database {db} already "
+            "contains qless data (1 key, for example 'ql:queues'), which may be a live qless "
+            "deployment. Parity mode empties its database before every test, so it rejects a "
+            "database that is not empty; nothing was deleted.*left over from an interrupted "
+            f"test run, empty it with `redis-cli -h 127.0.0.1 -p * -n {db} FLUSHDB`"
+        ]
+    )
+    assert client.zscore("ql:queues", "production") == 1
+    client.close()
+
+
+@pytest.mark.redis_server
+def test_parity_rejects_redis_rules(pytester: pytest.Pytester, parity_databases: list[str]) -> None:
+    pytester.makepyfile("def test_never_runs(qless_client):\n    raise AssertionError\n")
+    result = pytester.runpytest(
+        "--qless-redis-url", parity_databases[0], "--qless-redis-rules", "6"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: qless_sim: --qless-redis-rules (or qless_redis_rules) sets the rules the "
+            "simulator emulates, but parity mode runs on a real Redis *, which applies its "
+            "own; drop the option"
+        ]
+    )
+
+
+@pytest.mark.redis_server
+def test_parity_rejects_2016_core_on_redis_7(
+    pytester: pytest.Pytester, parity_databases: list[str]
+) -> None:
+    pytester.makepyfile("def test_never_runs(qless_client):\n    raise AssertionError\n")
+    result = pytester.runpytest(
+        "--qless-redis-url", parity_databases[0], "--qless-core", "qless-py"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: qless_sim: parity mode runs core qless-py * on Redis 7.*, but that core "
+            "writes Lua's global `table` library, which Redis 6.2.7 and later reject, so every "
+            "qless command would fail; point --qless-redis-url at a Redis older than 6.2.7, "
+            "or use the reqless core"
+        ]
+    )
+
+
+@pytest.mark.redis_server
+def test_parity_skips_qless_py_client_on_redis_7(
+    pytester: pytest.Pytester, parity_databases: list[str]
+) -> None:
+    pytester.makepyfile("def test_upstream(qless_py_client):\n    raise AssertionError\n")
+    result = pytester.runpytest("-rs", "--qless-redis-url", parity_databases[0])
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*qless_py_client runs the core qless-py ships*older than 6.2.7*"])
+
+
+@pytest.mark.redis_server
+def test_parity_rejects_out_of_range_database(pytester: pytest.Pytester, redis_url: str) -> None:
+    base = redis_url.rpartition("/")[0]
+    pytester.makepyfile("def test_never_runs(qless_client):\n    raise AssertionError\n")
+    result = pytester.runpytest("--qless-redis-url", f"{base}/99")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            f"ERROR: qless_sim: --qless-redis-url '{base}/99': 127.0.0.1:* database 99 does "
+            "not exist on that server (*out of range*); Redis has databases 0 to 15 unless "
+            "its `databases` setting says otherwise, so choose a database number such as 15"
+        ]
+    )
+
+
+def test_parity_rejects_database_that_is_not_a_number(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_never_runs(qless_client):\n    raise AssertionError\n")
+    result = pytester.runpytest("--qless-redis-url", "redis://127.0.0.1:6379/abc")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: qless_sim: --qless-redis-url is 'redis://127.0.0.1:6379/abc'; accepted "
+            "values: * (the database 'abc' is not a number)"
+        ]
+    )

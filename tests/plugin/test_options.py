@@ -317,6 +317,11 @@ def test_marked(qless_client):
             "e.g. heartbeat=30",
         ),
         (
+            ["--qless-config", "heartbeat=-5"],
+            "ERROR: qless_sim: --qless-config sets 'heartbeat' to '-5'; a lease length must "
+            "be a number of seconds > 0, e.g. heartbeat=30",
+        ),
+        (
             ["--qless-config", "testing-heartbeat=soon"],
             "ERROR: qless_sim: --qless-config sets 'testing-heartbeat' to 'soon', but "
             "qless-core reads 'testing-heartbeat' as a number*",
