@@ -959,11 +959,17 @@ class JobLifecycleMachine(RuleBasedStateMachine):
             assert got == want, f"on the {backend.name}, `queues` returned {got}, expected {want}"
 
 
+# Redis URLs this process has checked, and since emptied before every example.
+_CHECKED_PARITY_URLS: set[str] = set()
+
+
 class ParityJobLifecycleMachine(JobLifecycleMachine):
     """The same steps on the simulator and on a real Redis, each checked against the model.
 
     The Redis is `redis_url` (default: the QLESS_SIM_TEST_REDIS_URL environment
-    variable); its current database is emptied before each example.
+    variable). The first time a process uses it, a database that is not empty
+    is rejected with `QlessSimError`; after that it is emptied before and
+    after each example.
     """
 
     redis_url: ClassVar[str | None] = None
@@ -984,6 +990,19 @@ class ParityJobLifecycleMachine(JobLifecycleMachine):
                 f"ParityJobLifecycleMachine needs a Redis URL: set {REDIS_URL_ENV_VAR} "
                 "or the redis_url class attribute"
             )
+        if url not in _CHECKED_PARITY_URLS:
+            # Like the plugin's parity mode: never empty a database that held
+            # something before this process first used it.
+            from .._plugin_backend import ParityDatabase, ParityError
+
+            database = ParityDatabase(url, 0)
+            try:
+                database.check("ParityJobLifecycleMachine")
+            except ParityError as error:
+                raise QlessSimError(str(error)) from None
+            finally:
+                database.close()
+            _CHECKED_PARITY_URLS.add(url)
         connection = redis_py.Redis.from_url(url)
         connection.flushdb()
         real = RedisTransport(connection, load_core(self.core), clock)
@@ -993,8 +1012,10 @@ class ParityJobLifecycleMachine(JobLifecycleMachine):
         ]
 
     def teardown(self) -> None:
+        # Leave the database empty, so that the next process's check passes.
         for backend in self.backends:
             redis = getattr(backend.transport, "redis", None)
             if redis is not None:
+                redis.flushdb()
                 redis.close()
 
