@@ -122,7 +122,12 @@ def _load_core(value: str | None, where: str) -> CoreScript:
     try:
         return load_core(value)
     except CoreSelectionError as error:
-        raise pytest.UsageError(f"qless_sim: {where}: {error}") from None
+        # load_core already names QLESS_SIM_CORE when the value came from it.
+        prefix = "" if where == "QLESS_SIM_CORE" else f"{where}: "
+        raise pytest.UsageError(
+            f"qless_sim: {prefix}{error} (under pytest: --qless-core, the qless_core ini "
+            "option or @pytest.mark.qless(core=...))"
+        ) from None
 
 
 def _xdist_worker_count(config: pytest.Config) -> int:

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
+from ..errors import InvalidArgumentError
 from ._args import check_name, dump_data, loads
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ class Config(MutableMapping[str, Any]):
 
     def __setitem__(self, key: str, value: Any) -> None:
         check_name(key, "config key")
+        if key == "heartbeat" or key.endswith("-heartbeat"):
+            _check_lease_length(key, value)
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             # Stored as JSON text, so reading it back returns the same value.
             value = dump_data(value, f"config value for {key!r}")
@@ -77,3 +80,17 @@ class Config(MutableMapping[str, Any]):
 
     def __repr__(self) -> str:
         return f"Config({self.all!r})"
+
+
+def _check_lease_length(key: str, value: Any) -> None:
+    # qless-core reads these with tonumber; a lease of zero or fewer seconds
+    # has lapsed the moment a job is popped, and text fails inside a pop.
+    try:
+        seconds = float(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        seconds = None
+    if seconds is None or not seconds > 0:
+        raise InvalidArgumentError(
+            f"config[{key!r}] = {value!r} is invalid: a lease length must be a number of "
+            "seconds > 0, e.g. 60"
+        )

@@ -231,6 +231,15 @@ class RedisTransport:
             ) from None
         return decode_reply(reply)
 
+    def __repr__(self) -> str:
+        kwargs = self.redis.connection_pool.connection_kwargs
+        where = (
+            kwargs.get("path") or f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
+        )
+        return (
+            f"RedisTransport({where} database {kwargs.get('db', 0)}, core={self.core.describe()!r})"
+        )
+
 
 def _full_reply(error: redis_py.exceptions.ResponseError) -> str:
     """Return the error reply as Redis sent it, with the "ERR " code redis-py strips.
@@ -247,6 +256,3 @@ def _full_reply(error: redis_py.exceptions.ResponseError) -> str:
     # NOTE: an error table a script raises itself without a code (Redis 7.0
     # sends it as is, e.g. "oops script: ...") also gets "ERR " here.
     return "ERR " + text
-
-    def __repr__(self) -> str:
-        return f"RedisTransport({self.redis!r}, core={self.core.describe()!r})"

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -159,11 +159,15 @@ class Backend:
 # NOTE: at this size lease handovers, retries exhausted by a lapsed lease and
 # dependents released by a complete happen only a few times per run, or not at
 # all; tests/hypothesis/coverage_report.py counts them.
+# The explain phase (which lines of code a failure ran) re-runs a failing
+# session many times: on a state machine it took over a minute, against a
+# few seconds for finding and shrinking the failure itself.
 @settings(
     max_examples=60,
     stateful_step_count=40,
     deadline=None,
     suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
+    phases=[phase for phase in Phase if phase is not Phase.explain],
 )
 class JobLifecycleMachine(RuleBasedStateMachine):
     """Random qless sessions on a simulated server, checked against a reference model.

@@ -303,3 +303,21 @@ def test_client_rejects_database_that_is_not_a_number() -> None:
         "client('redis://127.0.0.1:6379/abc'): the database 'abc' is not a number; pass a URL "
         "such as redis://127.0.0.1:6379/0"
     )
+
+
+@pytest.mark.parametrize("value", [-3, 0, "soon", True, None])
+def test_config_rejects_bad_lease_length(value: object) -> None:
+    client = qless_sim.client()
+    with pytest.raises(InvalidArgumentError) as raised:
+        client.config["heartbeat"] = value
+    assert str(raised.value) == (
+        f"config['heartbeat'] = {value!r} is invalid: a lease length must be a number of "
+        "seconds > 0, e.g. 60"
+    )
+    assert client.config["heartbeat"] == 60
+
+
+def test_config_accepts_queue_lease_length() -> None:
+    client = qless_sim.client()
+    client.config["testing-heartbeat"] = "30"
+    assert client.config["testing-heartbeat"] == 30

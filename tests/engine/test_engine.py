@@ -329,3 +329,14 @@ def test_transport_follows_replaced_server_clock() -> None:
     put(qless, "testing", "jid-1", {})
     history = json.loads(qless.call("get", "jid-1"))["history"]
     assert history[0]["when"] == START + 1000
+
+
+def test_transport_reprs_name_where_they_run() -> None:
+    import redis
+
+    server = SimulatedServer("reqless", clock=SimClock(START))
+    assert repr(SimTransport(server)).startswith("SimTransport(SimulatedServer(core='reqless ")
+    real = RedisTransport(redis.Redis(host="127.0.0.1", port=6390, db=3), server.core)
+    assert repr(real) == (
+        f"RedisTransport(127.0.0.1:6390 database 3, core={server.core.describe()!r})"
+    )

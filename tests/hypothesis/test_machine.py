@@ -32,3 +32,11 @@ def test_machine_long_run() -> None:
             database=None,
         ),
     )
+
+
+def test_machine_skips_explain_phase() -> None:
+    from hypothesis import Phase
+
+    phases = JobLifecycleMachine.TestCase.settings.phases
+    assert Phase.explain not in phases
+    assert Phase.shrink in phases
