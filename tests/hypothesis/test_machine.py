@@ -12,7 +12,7 @@ from qless_sim.hypothesis.stateful import JobLifecycleMachine
 
 LONG_RUN_ENV_VAR = "QLESS_SIM_HYPOTHESIS_EXAMPLES"
 
-# The machine as a downstream suite runs it: 25 examples of 30 steps each.
+# The machine as a downstream suite runs it, with its default settings.
 TestJobLifecycle = JobLifecycleMachine.TestCase
 
 
