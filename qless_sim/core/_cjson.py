@@ -18,8 +18,8 @@ The encoder is Lua code (`ENCODER_SOURCE`): it walks tables with `next`, as
 lua-cjson does, so objects come out in Redis's key order, and Lua's own
 ``%.14g`` keeps ``-0``, which lupa's number conversion would lose. The
 decoder parses valid JSON with Python's C parser and falls back to
-`_ExactParser`, a port of lua-cjson's tokenizer, for everything else, so
-error messages and lua-cjson's extensions are exact.
+`_ExactParser`, our own tokenizer written to behave as lua-cjson's does, for
+everything else, so error messages and lua-cjson's extensions are exact.
 """
 
 from __future__ import annotations
@@ -222,7 +222,7 @@ class _Token:
 
 
 class _ExactParser:
-    """lua-cjson 2.1.0's decoder, token by token, on bytes (Redis's bundled copy).
+    """A decoder that reads bytes token by token as lua-cjson 2.1.0 (Redis's copy) does.
 
     It builds Lua tables directly, setting keys in document order as
     lua-cjson's rawset does, so `next` order matches Redis's.
