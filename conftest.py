@@ -9,7 +9,8 @@ CI can never pass by skipping them.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,35 @@ def redis_url() -> str:
             pytest.fail(f"CI is set but {REDIS_URL_ENV_VAR} is not: {reason}")
         pytest.skip(reason)
     return url
+
+
+def dump_keyspace(redis: Any) -> dict[str, Any]:
+    """Return every key of a redis-py handle (str replies) with its value, by type.
+
+    Sets are sorted, because Redis's own member order is unspecified.
+    """
+    state: dict[str, Any] = {}
+    for key in sorted(redis.keys("*")):
+        kind = redis.type(key)
+        if kind == "string":
+            state[key] = redis.get(key)
+        elif kind == "hash":
+            state[key] = redis.hgetall(key)
+        elif kind == "zset":
+            state[key] = redis.zrange(key, 0, -1, withscores=True)
+        elif kind == "set":
+            state[key] = sorted(redis.smembers(key))
+        elif kind == "list":
+            state[key] = redis.lrange(key, 0, -1)
+        else:
+            state[key] = kind
+    return state
+
+
+@pytest.fixture
+def keyspace() -> Callable[[Any], dict[str, Any]]:
+    """Return `dump_keyspace`, for comparing every key of a Redis before and after."""
+    return dump_keyspace
 
 
 @pytest.fixture

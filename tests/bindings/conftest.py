@@ -35,27 +35,8 @@ def legacy_client() -> Client:
 
 
 @pytest.fixture
-def snapshot() -> Callable[[Client], dict[str, Any]]:
+def snapshot(
+    keyspace: Callable[[Any], dict[str, Any]],
+) -> Callable[[Client], dict[str, Any]]:
     """Return a function that dumps every key on a client's Redis."""
-    return dump_keys
-
-
-def dump_keys(client: Client) -> dict[str, Any]:
-    """Return every key on the client's Redis with its type and value."""
-    redis = client.redis
-    state: dict[str, Any] = {}
-    for key in sorted(redis.keys("*")):
-        kind = redis.type(key)
-        if kind == "string":
-            state[key] = redis.get(key)
-        elif kind == "hash":
-            state[key] = redis.hgetall(key)
-        elif kind == "zset":
-            state[key] = redis.zrange(key, 0, -1, withscores=True)
-        elif kind == "set":
-            state[key] = sorted(redis.smembers(key))
-        elif kind == "list":
-            state[key] = redis.lrange(key, 0, -1)
-        else:
-            state[key] = kind
-    return state
+    return lambda client: keyspace(client.redis)

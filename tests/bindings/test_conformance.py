@@ -82,24 +82,9 @@ def scenario(
     pop("testing")
 
 
-def dump(redis: Any) -> dict[str, Any]:
-    state: dict[str, Any] = {}
-    for key in sorted(redis.keys("*")):
-        kind = redis.type(key)
-        if kind == "string":
-            state[key] = redis.get(key)
-        elif kind == "hash":
-            state[key] = redis.hgetall(key)
-        elif kind == "zset":
-            state[key] = redis.zrange(key, 0, -1, withscores=True)
-        elif kind == "set":
-            state[key] = sorted(redis.smembers(key))
-        elif kind == "list":
-            state[key] = redis.lrange(key, 0, -1)
-    return state
-
-
-def test_same_keys_as_qless_py(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_same_keys_as_qless_py(
+    monkeypatch: pytest.MonkeyPatch, keyspace: Callable[[Any], dict[str, Any]]
+) -> None:
     ours: Client = qless_sim.client(core="qless-py", redis_rules=6, worker_name=WORKER)
     ours_clock = ours.clock
     assert isinstance(ours_clock, SimClock)
@@ -119,8 +104,8 @@ def test_same_keys_as_qless_py(monkeypatch: pytest.MonkeyPatch) -> None:
         lambda name: upstream.queues[name].pop(),
     )
 
-    ours_keys = dump(ours.redis)
-    theirs_keys = dump(server.redis)
+    ours_keys = keyspace(ours.redis)
+    theirs_keys = keyspace(server.redis)
     assert sorted(ours_keys) == sorted(theirs_keys)
     for key in ours_keys:
         assert ours_keys[key] == theirs_keys[key], key
@@ -143,9 +128,22 @@ def test_job_records_match_qless_py(monkeypatch: pytest.MonkeyPatch) -> None:
     mine = ours.jobs["a"]
     theirs = upstream.jobs["a"]
     fields = [
-        "jid", "klass_name", "queue_name", "state", "priority", "tags", "tracked", "failure",
-        "history", "dependents", "dependencies", "expires_at", "original_retries",
-        "retries_left", "worker_name", "data",
+        "jid",
+        "klass_name",
+        "queue_name",
+        "state",
+        "priority",
+        "tags",
+        "tracked",
+        "failure",
+        "history",
+        "dependents",
+        "dependencies",
+        "expires_at",
+        "original_retries",
+        "retries_left",
+        "worker_name",
+        "data",
     ]
     for field in fields:
         assert getattr(mine, field) == getattr(theirs, field), field

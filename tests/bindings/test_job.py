@@ -18,7 +18,10 @@ def put_and_pop(
     client: Client, queue: str = "testing", jid: str = "jid-1", **options: object
 ) -> Job:
     client.queue(queue).put(
-        "app.jobs.Resize", {"widget": "foo"}, jid=jid, **options  # type: ignore[arg-type]
+        "app.jobs.Resize",
+        {"widget": "foo"},
+        jid=jid,
+        **options,  # type: ignore[arg-type]
     )
     job = client.queue(queue).pop()
     assert job is not None

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -80,25 +81,9 @@ def test_lease_lapses_to_another_worker(server: SimulatedServer) -> None:
     )
 
 
-def dump(server: SimulatedServer) -> dict[str, Any]:
-    handle = server.redis
-    snapshot: dict[str, Any] = {}
-    for key in sorted(handle.keys("*")):
-        kind = handle.type(key)
-        if kind == "hash":
-            snapshot[key] = handle.hgetall(key)
-        elif kind == "zset":
-            snapshot[key] = handle.zrange(key, 0, -1, withscores=True)
-        elif kind == "set":
-            snapshot[key] = sorted(handle.smembers(key))
-        elif kind == "list":
-            snapshot[key] = handle.lrange(key, 0, -1)
-        else:
-            snapshot[key] = handle.get(key)
-    return snapshot
-
-
-def lease_session(server: SimulatedServer) -> tuple[list[Any], dict[str, Any]]:
+def lease_session(
+    server: SimulatedServer, keyspace: Callable[[Any], dict[str, Any]]
+) -> tuple[list[Any], dict[str, Any]]:
     qless = SimTransport(server)
     replies = [put(qless, "testing", f"jid-{n}", {"n": n}) for n in range(3)]
     replies.append(qless.call("pop", "testing", "worker-a", 2))
@@ -106,13 +91,17 @@ def lease_session(server: SimulatedServer) -> tuple[list[Any], dict[str, Any]]:
     replies.append(qless.call("pop", "testing", "worker-b", 3))
     server.clock.advance(11)
     replies.append(qless.call("pop", "testing", "worker-b", 3))
-    return replies, dump(server)
+    return replies, keyspace(server.redis)
 
 
 @pytest.mark.parametrize(("core", "rules"), CORES)
-def test_runs_are_repeatable(core: str, rules: int) -> None:
-    first = lease_session(SimulatedServer(core, clock=SimClock(START), redis_rules=rules))
-    second = lease_session(SimulatedServer(core, clock=SimClock(START), redis_rules=rules))
+def test_runs_are_repeatable(
+    core: str, rules: int, keyspace: Callable[[Any], dict[str, Any]]
+) -> None:
+    first = lease_session(SimulatedServer(core, clock=SimClock(START), redis_rules=rules), keyspace)
+    second = lease_session(
+        SimulatedServer(core, clock=SimClock(START), redis_rules=rules), keyspace
+    )
     assert first == second
     assert first[1]  # the session left keys to compare
 
