@@ -96,8 +96,9 @@ def format_score(score: float) -> bytes:
 class DirectCommands:
     """Run common commands on one fakeredis `Database`, marking written keys.
 
-    `lookup(name)` returns the fast implementation for a lowercase command
-    name, or None. Each implementation returns the reply, or `NOT_HANDLED`.
+    `table` maps a command name (lowercase or uppercase) to its fast
+    implementation, which takes the arguments after the name and returns the
+    reply, or `NOT_HANDLED`.
     `written` collects the keys written since it was last cleared, so the
     caller can wake WATCHers once the script finishes, as Redis does.
     """
@@ -143,9 +144,6 @@ class DirectCommands:
         # Redis command names are case-insensitive; qless-core writes them in lowercase.
         for lowercase in list(self.table):
             self.table[lowercase.upper()] = self.table[lowercase]
-
-    def lookup(self, name: bytes) -> Callable[[Sequence[bytes]], Any] | None:
-        return self.table.get(name) or self.table.get(name.lower())
 
     # -- key access -----------------------------------------------------------
 

@@ -614,7 +614,7 @@ class Runtime:
 
     def _redis_pcall(self, *args: Any) -> Any:
         try:
-            return self._command(args)
+            return self._redis_call(*args)
         except _ReplyError as error:
             return self._table_from({b"err": error.text.encode("utf-8", "surrogateescape")})
 

@@ -15,7 +15,7 @@ from fakeredis._socket import FakeSocket
 
 from ..clock import Clock, SimClock
 from ..errors import RedisRulesError
-from ._commands import NOT_HANDLED, DirectCommands
+from ._commands import DirectCommands
 from ._runtime import DEFAULT_REDIS_RULES, Runtime, ScriptReplyError, check_redis_rules
 from ._source import CoreScript, load_core
 
@@ -204,12 +204,9 @@ class SimulatedServer:
             written.clear()
 
     def _execute(self, name: bytes, args: Sequence[bytes]) -> Any:
-        direct = self._direct_table.get(name)
-        if direct is not None:
-            reply = direct(args)
-            if reply is not NOT_HANDLED:
-                return reply
-        elif (
+        # The runtime's redis.call bridge has already tried the direct paths
+        # (`runtime.direct_table`); what reaches here runs on fakeredis.
+        if (
             name == b"publish"
             and self._direct_table
             and len(args) == 2
