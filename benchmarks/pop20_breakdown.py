@@ -2,8 +2,9 @@
 
 Wraps the engine's three Python bridges (redis.call, cjson.encode,
 cjson.decode) with timers, runs pop(20) on queues of 20 jobs, and prints the
-median pop's total and per-bridge times; then asks a real redis-server on
-loopback how long the same script ran there (INFO commandstats, server side).
+median pop's total and per-bridge times. Then it reads from a real
+redis-server on loopback how long the same script ran there (INFO
+commandstats, server side).
 
     python benchmarks/pop20_breakdown.py [--redis-url redis://127.0.0.1:6379/9]
 

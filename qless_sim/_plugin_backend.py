@@ -1,4 +1,4 @@
-"""What the pytest plugin's fixtures run on: the simulator or a real Redis.
+"""The backends the pytest plugin's fixtures run on: the simulator or a real Redis.
 
 `SimulatorPool` keeps one `SimulatedServer` per (core, Redis rules) for the
 whole session (per xdist worker), because compiling qless-core is the

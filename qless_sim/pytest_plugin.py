@@ -440,7 +440,7 @@ def qless_queue(qless_client: Client) -> Queue:
 
 @pytest.fixture
 def qless_worker(qless_client: Client) -> Worker:
-    """A synchronous `Worker` on the queue 'testing', under `qless_client`'s worker name.
+    """Return a synchronous `Worker` on the queue 'testing', under `qless_client`'s worker name.
 
     Set `qless_worker.queues = [...]` to pop from other queues, in that order.
     """

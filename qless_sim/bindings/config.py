@@ -83,7 +83,7 @@ class Config(MutableMapping[str, Any]):
 
 
 def _check_lease_length(key: str, value: Any) -> None:
-    # qless-core reads these with tonumber; a lease of zero or fewer seconds
+    # qless-core reads these with tonumber. A lease of zero or fewer seconds
     # has lapsed the moment a job is popped, and text fails inside a pop.
     try:
         seconds = float(value) if not isinstance(value, bool) else None

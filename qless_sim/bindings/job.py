@@ -51,7 +51,7 @@ def import_klass(name: str) -> Any:
 
 
 class _BaseJob:
-    """What jobs and recurring jobs share: identity, klass, queue, tags, data."""
+    """The fields jobs and recurring jobs share: identity, klass, queue, tags, data."""
 
     def __init__(self, client: Client, record: dict[str, Any]) -> None:
         self.client = client
@@ -165,7 +165,7 @@ class Job(_BaseJob):
     def heartbeat(self) -> float:
         """Renew the lease and save `data`; return the new `expires_at`.
 
-        Raises `LostLockError` if another worker holds the job or it is no
+        Raises `LostLockError` if another worker has the job or it is no
         longer running, and `JobNotFoundError` if it was canceled.
         """
         reply = self.client.call(

@@ -15,7 +15,7 @@ DEFAULT_START: float = 1704067200.0
 
 @runtime_checkable
 class Clock(Protocol):
-    """Anything that tells the time, in seconds since the epoch (UTC)."""
+    """A source of the current time, in seconds since the epoch (UTC)."""
 
     def now(self) -> float: ...
 
@@ -47,7 +47,7 @@ def _seconds(value: float) -> str:
 
 
 class SimClock:
-    """A clock that stands still until a test moves it.
+    """A clock that does not move until a test moves it.
 
     Time only moves forward: qless-core keeps leases, delays and recurring
     schedules in sorted sets scored by `now`, and a clock that went back would

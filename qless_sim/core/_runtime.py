@@ -348,7 +348,7 @@ _SHA1HEX_ERROR = "wrong number of arguments"
 _HANDLER_ERROR_5 = (
     "@err_handler_def:8: err_handler_def:8: attempt to concatenate local 'err' (a {type} value)"
 )
-# How `SimulatedServer._execute` reports the two script errors it detects.
+# The two script errors `SimulatedServer._execute` raises, by their text.
 _EXECUTE_ERRORS = {
     "ERR Unknown Redis command called from script": "unknown",
     "ERR Wrong number of args calling Redis command from script": "arity",
@@ -428,7 +428,7 @@ class Runtime:
         self._table_from = self._lua.table_from
         self._lua_type = lua.lua_type
         # cjson.null is a NULL light userdata in lua-cjson; a userdata whose
-        # tostring reads the same stands in for it.
+        # tostring reads the same replaces it.
         self._null = self._lua.eval(
             "function() local null = newproxy(true)\n"
             "getmetatable(null).__tostring = function() return 'userdata: (nil)' end\n"
@@ -711,7 +711,7 @@ class Runtime:
 
     def _cjson_decode(self, *args: Any) -> Any:
         # NOTE: lua-cjson names the function as the script called it
-        # ("to 'd'" after `local d = cjson.decode`); this always says 'decode'.
+        # ("to 'd'" after `local d = cjson.decode`); this always names 'decode'.
         if len(args) != 1:
             raise _CallerError("bad argument #1 to 'decode' (expected 1 argument)")
         text = args[0]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # reqless 0.13's defaults: `heartbeat` (lease length, s), `grace-period` (s a
-# lapsed lease is kept after the worker is told it lost it) and
+# lapsed lease is kept after the worker is sent `lock_lost`) and
 # `max-job-history` (entries kept per job; the first entry always survives).
 DEFAULT_HEARTBEAT = 60
 DEFAULT_GRACE_PERIOD = 10
@@ -55,7 +55,7 @@ def _error(kind: str, *messages: str) -> ExpectedError:
 
 @dataclass
 class ModelJob:
-    """One job as the model sees it; queue-set membership is for `queue`."""
+    """One job in the model; its queue-set membership is for `queue`."""
 
     jid: str
     klass: str
@@ -74,7 +74,7 @@ class ModelJob:
     history: list[dict[str, Any]] = field(default_factory=list)
     spawned_from_jid: str | None = None
     # qless-core's `grace` flag: the lease already lapsed once and the worker
-    # was told. It stays set until a retry or a handover clears it.
+    # was sent `lock_lost`. It stays set until a retry or a handover clears it.
     grace: bool = False
     # The `scheduled` hash field a job put with a delay and dependencies keeps
     # until its dependencies complete.
@@ -276,8 +276,8 @@ class QlessModel:
         for job in expired[:count]:
             self._drop_worker_job(job.worker, job.jid)
             if not job.grace:
-                # First pop after the lease lapsed: the worker is told it lost
-                # the lock, and the job stays its for `grace-period` seconds.
+                # First pop after the lease lapsed: the worker is sent `lock_lost`,
+                # and the job stays its for `grace-period` seconds.
                 self._history(job, now, "timed-out")
                 job.grace = True
                 job.lock = now + self.grace_period
@@ -672,7 +672,7 @@ class QlessModel:
     def unrecur(self, jid: str) -> None:
         self.recurring.pop(jid, None)
 
-    # -- what the machine asks when it chooses a step -----------------------
+    # -- queries the machine makes when it chooses a step --------------------
 
     def has_work(self, now: float, queue: str) -> bool:
         """Return whether a pop of `queue` at `now` would lease a job or change a lapsed lease.

@@ -173,9 +173,10 @@ class JobLifecycleMachine(RuleBasedStateMachine):
     """Random qless sessions on a simulated server, checked against a reference model.
 
     Class attributes `core` and `redis_rules` choose the script and the Redis
-    scripting rules; the hooks `make_clock`, `make_transport`, `make_client`
-    and `make_backends` build what each example runs on. One simulated server
-    is built per (core, redis_rules) and emptied before each example.
+    scripting rules. The hooks `make_clock`, `make_transport`, `make_client`
+    and `make_backends` build the clock, transports and clients of each
+    example. One simulated server is built per (core, redis_rules) and emptied
+    before each example.
     """
 
     core: ClassVar[str | None] = None
@@ -271,10 +272,12 @@ class JobLifecycleMachine(RuleBasedStateMachine):
                     f"{where}: qless returned {outcome[1]!r}, the reference model expected "
                     f"the error {expected.describe()}"
                 )
-                assert outcome[1] == expected.kind and outcome[2] in expected.messages, (
+                mismatch = (
                     f"{where}: qless raised {outcome[1]}({outcome[2]!r}), the reference model "
                     f"expected {expected.describe()}"
                 )
+                assert outcome[1] == expected.kind, mismatch
+                assert outcome[2] in expected.messages, mismatch
             else:
                 assert outcome[0] == "reply", (
                     f"{where}: qless raised {outcome[1]}({outcome[2]!r}), the reference model "
@@ -448,10 +451,10 @@ class JobLifecycleMachine(RuleBasedStateMachine):
             lambda backend: self.held_job(backend, worker, record).heartbeat(),
         )
 
-    # complete, fail and retry consume the lease they act on and put it back
-    # only while its worker still holds the job, so that stale leases (whose
-    # job was completed, failed, retried or handed over) are tried once for
-    # the lost-lock error and then leave the bundle.
+    # complete, fail and retry consume the lease they act on. They put it back
+    # only while its worker still has the job, so a stale lease (its job was
+    # completed, failed, retried or handed over) is tried once for the
+    # lost-lock error and then leaves the bundle.
     @rule(
         target=leases,
         lease=consumes(leases),
@@ -779,7 +782,7 @@ class JobLifecycleMachine(RuleBasedStateMachine):
         self.check_queue_counts()
 
     def check_no_job_lost_or_duplicated(self, backend: Backend) -> None:
-        """Each job the model has is stored once in qless, and qless stores no other job."""
+        """Check that each job of the model is stored once in qless, and no other job is."""
         stored = set()
         for key in backend.redis.scan_iter(match="ql:j:*", count=1000):
             name = _text(key)[len("ql:j:"):]
@@ -793,7 +796,7 @@ class JobLifecycleMachine(RuleBasedStateMachine):
         )
 
     def check_jobs(self, backend: Backend) -> None:
-        """Each job's fields match the model's."""
+        """Check that each job's fields match the model's."""
         jids = sorted(self.model.jobs)
         if not jids:
             return
@@ -856,7 +859,7 @@ class JobLifecycleMachine(RuleBasedStateMachine):
             )
 
     def check_one_state_per_job(self, backend: Backend) -> None:
-        """Each job is in exactly one of qless's sets, the one its state names."""
+        """Check that each job is in exactly one of qless's sets, the one its state names."""
         redis = backend.redis
         places: dict[str, list[str]] = {jid: [] for jid in self.model.jobs}
         for queue in QUEUES:
@@ -880,20 +883,22 @@ class JobLifecycleMachine(RuleBasedStateMachine):
             job = self.model.jobs.get(jid)
             assert job is not None, f"on the {backend.name}, unknown job {jid!r} is in {found}"
             expected = self.model.places(jid)
-            assert len(found) == 1 and found == expected, (
+            misplaced = (
                 f"on the {backend.name}, job {jid!r} in state {job.state!r} is in {found}, "
                 f"expected exactly {expected}"
             )
+            assert len(found) == 1, misplaced
+            assert found == expected, misplaced
 
     def check_history_only_grows(self, backend: Backend) -> None:
-        """A job's history keeps every entry it had and only adds new ones."""
+        """Check that a job's history keeps every entry it had and only adds new ones."""
         for jid, job in self.model.jobs.items():
             key = (backend.name, jid)
             before = self.histories.get(key, [])
             now = job.history
-            assert len(now) >= len(before) and now[: len(before)] == before, (
-                f"on the {backend.name}, job {jid!r}'s history went from {before} to {now}"
-            )
+            shrunk = f"on the {backend.name}, job {jid!r}'s history went from {before} to {now}"
+            assert len(now) >= len(before), shrunk
+            assert now[: len(before)] == before, shrunk
             self.histories[key] = list(now)
 
     def check_failed_groups(self, backend: Backend) -> None:
@@ -928,7 +933,7 @@ class JobLifecycleMachine(RuleBasedStateMachine):
             )
 
     def check_recurring(self, backend: Backend) -> None:
-        """Each recurring job's template matches the model's."""
+        """Check that each recurring job's template matches the model's."""
         for jid in range(1, self.recurring_count + 1):
             name = f"recurring-{jid}"
             reply = backend.client(PRODUCER).call("recur.get", name)
@@ -972,8 +977,8 @@ class ParityJobLifecycleMachine(JobLifecycleMachine):
 
     The Redis is `redis_url` (default: the QLESS_SIM_TEST_REDIS_URL environment
     variable). The first time a process uses it, a database that is not empty
-    is rejected with `QlessSimError`; after that it is emptied before and
-    after each example.
+    is rejected with `QlessSimError`. After that, the database is emptied
+    before and after each example.
     """
 
     redis_url: ClassVar[str | None] = None

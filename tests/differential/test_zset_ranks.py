@@ -1,4 +1,4 @@
-"""Sorted-set rank ranges from scripts answer as on Redis 7.0, direct command paths included.
+"""Sorted-set rank ranges from scripts match Redis 7.0, direct command paths included.
 
 qless-core pops with `zrevrange <queue>-work 0 count-1`: the highest
 priority first and, among equal scores, the member that sorts last. A

@@ -1,4 +1,4 @@
-"""cjson in scripts answers as Redis 7.0's bundled lua-cjson 2.1.0.
+"""cjson in scripts encodes and decodes as Redis 7.0's bundled lua-cjson 2.1.0.
 
 Each expected reply is the RESP2 text a real redis-server 7.0.15 sent for the
 same EVAL. Stock fakeredis differs on the first cases of each table (it

@@ -1,4 +1,4 @@
-"""Script errors, replies and the Lua environment answer as Redis 7.0 does.
+"""Script errors, replies and the Lua environment match Redis 7.0.
 
 Each expected reply is the RESP2 text a real redis-server 7.0.15 sent for the
 same EVAL ("{sha}" is the script's SHA1). Stock fakeredis wraps errors as

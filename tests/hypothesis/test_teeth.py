@@ -58,7 +58,7 @@ class _FrozenClock(SimClock):
 
 
 class _PriorityDroppingQueue(Queue):
-    """A bindings bug: put() forgets the priority it was given."""
+    """A bindings bug: put() drops the priority it was given."""
 
     def put(self, klass: Any, data: Any, priority: int = 0, **options: Any) -> str:
         return super().put(klass, data, **options)
